@@ -1,0 +1,64 @@
+# The cross-entropy kata. Every target first makes sure .venv exists, so the
+# first command on a fresh clone sets everything up.
+#
+#   make check-all            progress over every module, and what to do next
+#   make test-module-N        run module N's tests against your code
+#   make hint-N               the next hint for module N's next unfinished task
+#   make run-module-N         run module N as a script: its numbers and figures
+#   make verify               maintainers/CI: prove the course honest
+#   make baselines            maintainers: redraw plots_baseline/ from reference/
+#
+# TARGET=reference runs the learner commands against the solutions.
+# PIP_ARGS is passed to pip, e.g. on Linux without a GPU:
+#   make install PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu"
+
+PYTHON ?= python3
+TARGET ?= exercises
+PIP_ARGS ?=
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export KATA_TARGET := $(TARGET)
+# Cached bytecode (and pytest's cached assertion rewrites) keep every run fast.
+unexport PYTHONDONTWRITEBYTECODE
+
+.DEFAULT_GOAL := help
+.PHONY: help install check-all verify baselines stubs
+
+help:
+	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
+
+$(STAMP): pyproject.toml
+	@echo "Setting up $(VENV) (first run only; torch makes it take a few minutes)..."
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; set PYTHON=python3.11 or similar")'
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet $(PIP_ARGS) -e .
+	@touch $@
+	@echo "Environment ready."
+
+install: $(STAMP)
+
+check-all: $(STAMP)
+	@$(PY) -m kata check-all $(ARGS)
+
+test-module-%: $(STAMP)
+	@$(PY) -m kata test $* $(ARGS)
+
+hint-%: $(STAMP)
+	@$(PY) -m kata hint $*
+
+run-module-%: $(STAMP)
+	@$(PY) -m kata run $*
+
+verify: $(STAMP)
+	@$(PY) -m kata verify
+
+verify-module-%: $(STAMP)
+	@$(PY) -m kata verify $*
+
+baselines: $(STAMP)
+	@$(PY) -m kata baselines $(MODULES)
+
+stubs: $(STAMP)
+	@$(PY) -m kata stubs $(MODULES)
