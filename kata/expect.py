@@ -1,0 +1,139 @@
+"""Checks for the tests, written so that a failure teaches.
+
+A failed check ends the test with one line (``pytest.fail(pytrace=False)``)
+that names the call, what came back and what was expected, and, when the
+value matches a known mistake, what that mistake is:
+
+    cross_entropy([1, 0], [0.9, 0.1]) returned -0.105361, expected 0.105361:
+    a negative cross-entropy means the minus sign is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from numbers import Number
+
+import numpy as np
+import pytest
+
+Mistakes = Iterable[tuple[object, str]]
+
+
+def fail(message: str):
+    pytest.fail(message, pytrace=False)
+
+
+def show(value) -> str:
+    """A short, readable rendering of a number or an array."""
+    if value is None:
+        return "None"
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (np.ndarray, list, tuple)):
+        array = np.asarray(value)
+        if array.dtype.kind in "fc" or array.dtype.kind in "iu":
+            return np.array2string(array, precision=6, threshold=12, suppress_small=False, separator=", ")
+        return repr(value)
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    return repr(value)
+
+
+def _as_array(got, call: str) -> np.ndarray:
+    if got is None:
+        fail(f"{call} returned None: is a `return` missing?")
+    if hasattr(got, "detach"):
+        got = got.detach().cpu().numpy()
+    try:
+        return np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        fail(f"{call} returned {type(got).__name__} {got!r}, expected numbers.")
+
+
+def expect_number(got, call: str) -> float:
+    """``got`` must be one number (a float, a numpy scalar or a 0-d array)."""
+    array = _as_array(got, call)
+    if array.shape != ():
+        fail(
+            f"{call} returned an array of shape {array.shape}, expected a single number: "
+            "did you forget to sum (or average) over an axis?"
+        )
+    return float(array)
+
+
+def expect_shape(got, shape: tuple, call: str, *, diagnoses: dict | None = None) -> np.ndarray:
+    """``got`` must be an array of exactly ``shape``; ``diagnoses`` maps wrong shapes to a cause."""
+    array = _as_array(got, call)
+    if array.shape != tuple(shape):
+        why = (diagnoses or {}).get(array.shape)
+        fail(f"{call} returned shape {array.shape}, expected {tuple(shape)}" + (f": {why}" if why else "."))
+    return array
+
+
+def _close(a, b, rtol, atol) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def diagnose(got, mistakes: Mistakes, rtol=1e-4, atol=1e-6) -> str | None:
+    """The diagnosis of the first known mistake whose value ``got`` matches."""
+    for value, why in mistakes:
+        try:
+            if _close(got, value, rtol, atol):
+                return why
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def expect_close(
+    got,
+    expected,
+    call: str,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    mistakes: Mistakes = (),
+    shape_diagnoses: dict | None = None,
+):
+    """``got`` must equal ``expected`` within tolerance, with the same shape.
+
+    The default rtol suits oracles written to 6 significant digits.
+    """
+    expected_array = np.asarray(expected, dtype=float)
+    if expected_array.shape == ():
+        value = expect_number(got, call)
+    else:
+        value = expect_shape(got, expected_array.shape, call, diagnoses=shape_diagnoses)
+    if _close(value, expected_array, rtol, atol):
+        return value
+    why = diagnose(value, mistakes)
+    if why is None and np.isnan(value).any():
+        why = "NaN means a 0·log 0 or an ∞ − ∞ somewhere: look for a log of zero or an overflow"
+    elif why is None and np.isinf(value).any():
+        why = "an infinity usually means log 0 or an overflowing exp"
+    message = f"{call} returned {show(value)}, expected {show(expected)}"
+    fail(message + (f": {why}" if why else "."))
+    return value
+
+
+def expect_true(condition: bool, message: str):
+    if not condition:
+        fail(message)
+
+
+def expect_raises(error: type[BaseException], func, *args, call: str, why: str, **kwargs):
+    """``func(*args)`` must raise ``error`` (for input validation)."""
+    try:
+        func(*args, **kwargs)
+    except error:
+        return
+    except Exception as other:  # noqa: BLE001 - we report what was raised instead
+        if type(other).__name__ == "TODO":
+            raise
+        fail(f"{call} raised {type(other).__name__}: {other}; expected {error.__name__} because {why}.")
+    fail(f"{call} returned normally; expected {error.__name__} because {why}.")
+
+
+def is_number(x) -> bool:
+    return isinstance(x, Number) or (isinstance(x, np.ndarray) and x.shape == ())

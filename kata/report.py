@@ -1,0 +1,143 @@
+"""Turn what went wrong in a test into one sentence for the learner.
+
+The test run never shows a traceback for the usual accidents; it shows the
+line this module writes. ``describe(excinfo, item)`` returns ``(kind, line)``:
+
+- ``todo``     an unfinished stub (the TODO's own words and the hint command)
+- ``check``    a test's check failed (its message names the call and the values)
+- ``figure``   the figure differs from its baseline, or has none
+- ``syntax``   the learner's file does not parse
+- ``missing``  a function the tests need is not in the file
+- ``none``     a function returned None
+- ``timeout``  a test ran past its time limit
+- ``error``    any other exception, with the file and line where it happened
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kata import TODO
+from kata.course import ROOT
+
+
+class LearnerProblem(Exception):
+    """A problem with the learner's file that deserves one plain sentence."""
+
+    kind = "error"
+
+
+class SyntaxProblem(LearnerProblem):
+    kind = "syntax"
+
+
+class MissingFunction(LearnerProblem, AttributeError):
+    """Also an AttributeError, so ``getattr(module, name, default)`` keeps working."""
+
+    kind = "missing"
+
+
+class ReturnedNone(LearnerProblem):
+    kind = "none"
+
+
+class TookTooLong(LearnerProblem):
+    kind = "timeout"
+
+
+def short_path(filename: str | Path) -> str:
+    path = Path(filename)
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        parts = path.parts
+        for anchor in ("exercises", "reference", "tests", "kata"):
+            if anchor in parts:
+                return str(Path(*parts[parts.index(anchor):]))
+        return str(path)
+
+
+def hint_command(module_number: int) -> str:
+    return f"make hint-{module_number}"
+
+
+def todo_line(error: TODO) -> str:
+    return (
+        f"not done: TODO {error.task} in {error.function}() "
+        f"({short_path(error.filename)} line {error.lineno}): {error.what} "
+        f"Stuck? {hint_command(error.module_number)}"
+    )
+
+
+def learner_frame(traceback_entries) -> tuple[str, int, str] | None:
+    """(file, line, function) of the deepest frame in the code under test."""
+    found = None
+    for entry in traceback_entries:
+        filename = str(entry.path)
+        if f"{Path('exercises')}" in filename or f"{Path('reference')}" in filename:
+            if "/tests/" not in filename:
+                found = (short_path(filename), entry.lineno + 1, entry.name)
+    return found
+
+
+def figure_line(text: str) -> str:
+    if "not found" in text.lower():
+        return (
+            "this figure has no baseline image in plots_baseline/ yet "
+            "(maintainers: make baselines)."
+        )
+    rms = re.search(r"RMS Value:\s*([\d.]+)", text)
+    tolerance = re.search(r"Tolerance:\s*\n?\s*([\d.]+)", text)
+    actual = re.search(r"Actual:\s*\n?\s*(\S+)", text)
+    where = f" Your figure: {short_path(actual.group(1))}; the difference image sits beside it." if actual else ""
+    if rms:
+        tol = tolerance.group(1) if tolerance else "2"
+        return (
+            f"your figure differs from its baseline (RMS {float(rms.group(1)):.1f}, "
+            f"tolerance {tol}): the numbers behind it are probably off.{where}"
+        )
+    first = text.strip().splitlines()[0] if text.strip() else "figure comparison failed"
+    return f"figure comparison failed: {first}{where}"
+
+
+def first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def describe(excinfo, item=None) -> tuple[str, str]:
+    """(kind, one line) for the exception in ``excinfo`` (a pytest ExceptionInfo)."""
+    error = excinfo.value
+    todo = _find(error, TODO)
+    if todo is not None:
+        return "todo", todo_line(todo)
+    if isinstance(error, LearnerProblem):
+        return error.kind, str(error)
+    text = str(error)
+    if excinfo.typename in ("Failed", "AssertionError"):
+        if "Image files did not match" in text or "Image file not found" in text or "RMS Value" in text:
+            return "figure", figure_line(text)
+        notes = [n for n in getattr(error, "__notes__", []) if n.startswith("Falsifying")]
+        example = f" [{first_line(notes[0])}]" if notes else ""
+        message = text.strip() or "a check failed"
+        return "check", " ".join(message.split()) + example
+    where = learner_frame(excinfo.traceback)
+    location = f" at {where[0]} line {where[1]}, in {where[2]}()" if where else ""
+    return "error", f"{excinfo.typename}: {first_line(text)}{location}"
+
+
+def _find(error: BaseException, kind: type) -> BaseException | None:
+    """The first exception of ``kind`` in error, its causes, or an exception group."""
+    seen = set()
+    stack = [error]
+    while stack:
+        current = stack.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return current
+        stack.extend(getattr(current, "exceptions", ()))
+        stack.extend([current.__cause__, current.__context__])
+    return None
