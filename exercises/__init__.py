@@ -1,0 +1,1 @@
+"""Your exercises: fill in each TODO until `make test-module-N` passes."""

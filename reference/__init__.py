@@ -1,0 +1,1 @@
+"""Reference solutions: the same files and public API as exercises/, solved."""
