@@ -57,6 +57,9 @@ verify: $(STAMP)
 verify-module-%: $(STAMP)
 	@$(PY) -m kata verify $*
 
+download-mnist: $(STAMP)
+	@$(PY) -m kata.mnist download
+
 baselines: $(STAMP)
 	@$(PY) -m kata baselines $(MODULES)
 

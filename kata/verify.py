@@ -192,6 +192,14 @@ def main(modules: list[course.Module]) -> int:
         stub_run = start_run("exercises", tests, copy, tmp / "stub")
         reference_results = read_run(reference_run, tmp / "ref", "reference", problems)
         stub_results = read_run(stub_run, tmp / "stub", "stub", problems)
+        tooling_results = []
+        if every_module and (course.ROOT / "tests" / "tooling").is_dir():
+            (tmp / "tooling").mkdir()
+            tooling_run = start_run("reference", ["tests/tooling"], course.ROOT, tmp / "tooling")
+            tooling_results = read_run(tooling_run, tmp / "tooling", "tooling", problems)
+            for result in tooling_results:
+                if result["outcome"] != "passed":
+                    problems.append(f"tooling: {result['nodeid']} {result['outcome']}: {result['message']}")
         check_reference(reference_results, tmp / "ref", modules, problems)
     check_stub_run(stub_results, problems)
     check_baselines(reference_results, modules, problems, every_module)
@@ -212,6 +220,8 @@ def main(modules: list[course.Module]) -> int:
             print(f"  - {problem}")
         return 1
     total = len(reference_results)
+    if tooling_results:
+        print(f"  tooling tests: {len(tooling_results)} passed")
     print(f"\nverify passed in {elapsed:.0f} s: {total} tests pass on reference/ and fail as not done on the pristine stubs; "
           "stubs match reference/; every figure matches its baseline.")
     return 0
