@@ -56,6 +56,8 @@ def _messages(status: TaskStatus, limit: int = 3) -> list[str]:
         message = result["message"] or result["outcome"]
         if result["kind"] == "todo":
             message = "not done yet"
+        elif message.startswith("not run: an earlier test"):
+            message = "not run: an earlier test of this module had to be stopped (see above)"
         if message not in lines:
             lines.append(message)
     if "not done yet" in lines and len(lines) > 1:
@@ -68,6 +70,9 @@ def module_detail(module: course.Module, tests: list[dict]) -> list[str]:
     task_statuses = statuses(module, tests)
     done = sum(s.done for s in task_statuses)
     lines = [f"{module.title}  —  {done}/{len(task_statuses)} tasks done"]
+    unreadable = next((r for r in tests if r["module"] == module.number and r["kind"] == "syntax"), None)
+    if unreadable is not None:  # nothing else can run until the file parses
+        return lines + [f"  {CROSS} {unreadable['message']}"]
     for status in task_statuses:
         mark = TICK if status.done else CROSS
         lines.append(f"  {mark} {status.task.id} {status.task.function}()")

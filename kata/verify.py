@@ -23,7 +23,7 @@ from pathlib import Path
 
 from kata import course, hints, stubs
 
-COPIED = ("kata", "reference", "tests", "plots_baseline", "pyproject.toml")
+COPIED = ("kata", "reference", "tests", "plots_baseline", "pyproject.toml", "Makefile")
 
 
 def committed_exercise(module: course.Module) -> str | None:
@@ -95,7 +95,7 @@ def pristine_copy(pristine: dict[str, str], where: Path) -> None:
     for name in COPIED:
         source = course.ROOT / name
         if source.is_dir():
-            shutil.copytree(source, where / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, where / name, ignore=shutil.ignore_patterns("__pycache__", "tooling"))
         elif source.exists():
             shutil.copy2(source, where / name)
     (where / "exercises").mkdir()

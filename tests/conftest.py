@@ -71,7 +71,7 @@ class ModuleUnderTest:
         except AttributeError:
             raise report.MissingFunction(
                 f"{report.short_path(self._module.__file__)} has no {name}(): the tests need it. "
-                f"Did you rename or delete it? The stub's version is in reference/ (make reset-module-{self._number} restores the stub)."
+                f"Did you rename or delete it? (make reset-module-{self._number} restores the untouched stub and backs yours up)"
             ) from None
         if inspect.isfunction(value) and value.__module__ == self._module.__name__:
             return _refuse_none(value)
@@ -189,6 +189,13 @@ class KataResults:
     def __init__(self):
         self.tests: dict[str, dict] = {}
         self.collect_errors: list[dict] = []
+        self.timed_out: dict[str, str] = {}  # test file -> the first timeout's message
+
+    def pytest_runtest_setup(self, item):
+        """After one endless loop, the module's other tests stop at once instead of waiting again."""
+        first = self.timed_out.get(item.nodeid.split("::")[0])
+        if first is not None:
+            raise report.TookTooLong(f"not run: an earlier test of this module was {first}")
 
     def pytest_collection_modifyitems(self, items):
         for item in items:
@@ -216,6 +223,8 @@ class KataResults:
             record["outcome"] = "failed"
             record["kind"] = properties.get("kata_kind", "error")
             record["message"] = properties.get("kata_message") or _last_line(report.longreprtext)
+            if record["kind"] == "timeout" and report.when == "call":
+                self.timed_out.setdefault(report.nodeid.split("::")[0], record["message"])
         elif report.skipped and record["outcome"] == "not run":
             record["outcome"] = "skipped"
             record["message"] = report.longrepr[-1] if isinstance(report.longrepr, tuple) else "skipped"
