@@ -5,6 +5,9 @@
 #   make test-module-N        run module N's tests against your code
 #   make hint-N               the next hint for module N's next unfinished task
 #   make run-module-N         run module N as a script: its numbers and figures
+#   make watch                re-run your current module on every save in exercises/
+#   make compare-module-N     your outputs and figures beside the reference's (HTML report)
+#   make reset-module-N       restore module N's stub (asks; backs your file up). YES=1 skips the question
 #   make verify               maintainers/CI: prove the course honest
 #   make baselines            maintainers: redraw plots_baseline/ from reference/
 #
@@ -19,14 +22,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export KATA_TARGET := $(TARGET)
+export YES
 # Cached bytecode (and pytest's cached assertion rewrites) keep every run fast.
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install check-all verify baselines stubs
+.PHONY: help install check-all watch verify baselines stubs download-mnist
 
 help:
-	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
 
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV) (first run only; torch makes it take a few minutes)..."
@@ -47,6 +51,15 @@ test-module-%: $(STAMP)
 
 hint-%: $(STAMP)
 	@$(PY) -m kata hint $*
+
+watch: $(STAMP)
+	@$(PY) -m kata watch
+
+compare-module-%: $(STAMP)
+	@$(PY) -m kata compare $*
+
+reset-module-%: $(STAMP)
+	@$(PY) -m kata reset $*
 
 run-module-%: $(STAMP)
 	@$(PY) -m kata run $*

@@ -132,7 +132,7 @@ def cmd_baselines(*numbers: str) -> int:
 def cmd_stubs(*numbers: str) -> int:
     """Maintainers: regenerate exercises/ from reference/, never over a learner's edits."""
     from kata import stubs
-    from kata.verify import committed_exercise
+    from kata.verify import git_exercise
 
     selected = [_module(n) for n in numbers] if numbers else course.modules()
     refused = []
@@ -143,14 +143,16 @@ def cmd_stubs(*numbers: str) -> int:
             current = path.read_text(encoding="utf-8")
             if current == stub:
                 continue
-            committed = committed_exercise(module)
-            if committed is not None and current != committed:  # edited since the last commit
+            state, committed = git_exercise(module)
+            # Overwrite only what is provably not a learner's work: a new module's
+            # untracked stub, or a tracked file with no uncommitted edits.
+            if state == "no git" or (state == "tracked" and current != committed):
                 refused.append(path.relative_to(course.ROOT))
                 continue
         path.write_text(stub, encoding="utf-8")
         print(f"wrote {path.relative_to(course.ROOT)}")
     for path in refused:
-        print(f"left {path} alone: it has edits that are not committed (make reset-module-N first if you mean it)")
+        print(f"left {path} alone: it may hold your own work (make reset-module-N backs it up and restores the stub)")
     return 1 if refused else 0
 
 
@@ -160,7 +162,29 @@ def cmd_verify(*numbers: str) -> int:
     return verify.main([_module(n) for n in numbers] if numbers else course.modules())
 
 
+def cmd_watch() -> int:
+    from kata import learner
+
+    max_runs = os.environ.get("KATA_WATCH_MAX_RUNS")
+    return learner.watch(_target(), int(max_runs) if max_runs else None)
+
+
+def cmd_reset(number: str) -> int:
+    from kata import learner
+
+    return learner.reset(_module(number), assume_yes=os.environ.get("YES", "") not in ("", "0"))
+
+
+def cmd_compare(number: str) -> int:
+    from kata import compare
+
+    return compare.main(_module(number), _target())
+
+
 COMMANDS = {
+    "watch": cmd_watch,
+    "reset": cmd_reset,
+    "compare": cmd_compare,
     "test": cmd_test,
     "check-all": cmd_check_all,
     "hint": cmd_hint,

@@ -29,13 +29,19 @@ def show(value) -> str:
         return "None"
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {show(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (np.ndarray, list, tuple)):
-        array = np.asarray(value)
-        if array.dtype.kind in "fc" or array.dtype.kind in "iu":
+        try:
+            array = np.asarray(value)
+        except ValueError:  # ragged: show each part
+            inside = ", ".join(show(v) for v in value)
+            return f"({inside})" if isinstance(value, tuple) else f"[{inside}]"
+        if array.dtype.kind in "fciu":
             return np.array2string(array, precision=6, threshold=12, suppress_small=False, separator=", ")
         return repr(value)
     if isinstance(value, (float, np.floating)):
-        return f"{float(value):.6g}"
+        return f"{float(value) + 0.0:.6g}"  # + 0.0 shows -0.0 as 0
     return repr(value)
 
 

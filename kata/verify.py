@@ -26,16 +26,23 @@ from kata import course, hints, stubs
 COPIED = ("kata", "reference", "tests", "plots_baseline", "pyproject.toml", "Makefile")
 
 
+def git_exercise(module: course.Module) -> tuple[str, str | None]:
+    """(state, text): ("tracked", the stub in HEAD), ("untracked", None) or ("no git", None)."""
+    try:
+        inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=course.ROOT,
+                                capture_output=True, text=True, check=False)
+    except OSError:
+        return "no git", None
+    if inside.returncode != 0 or not (course.ROOT / ".git").exists():  # not this folder's own repo
+        return "no git", None
+    result = subprocess.run(["git", "show", f"HEAD:exercises/{module.name}.py"],
+                            cwd=course.ROOT, capture_output=True, text=True, check=False)
+    return ("tracked", result.stdout) if result.returncode == 0 else ("untracked", None)
+
+
 def committed_exercise(module: course.Module) -> str | None:
     """The stub as committed in git's HEAD, or None outside git / when untracked."""
-    try:
-        result = subprocess.run(
-            ["git", "show", f"HEAD:exercises/{module.name}.py"],
-            cwd=course.ROOT, capture_output=True, text=True, check=False,
-        )
-    except OSError:
-        return None
-    return result.stdout if result.returncode == 0 else None
+    return git_exercise(module)[1]
 
 
 def public_api(source: str) -> dict[str, tuple]:

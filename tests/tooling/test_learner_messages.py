@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.timeout(600)  # these run whole commands in a copy of the course
+
 CE_LINE = "    return (p * surprisal(np.clip(q, eps, 1.0), base)).sum(axis=-1)\n"
 
 MODULE_1_MISTAKES = {
