@@ -106,12 +106,23 @@ def next_step(tests: list[dict], target: str = "exercises") -> list[str]:
     module, status = found
     task = status.task
     where = f"{target}/{module.name}.py"
-    lines = [f"Next: task {task.id}, {task.function}() in {where}", f"      {task.text}"]
+    lines = [f"Next: task {task.id}, {task.function}() in {where}{_todo_line_number(module, target, task)}",
+             f"      {task.text}"]
     failing = [m for m in _messages(status) if m != "not done yet"]
     if failing:
         lines.append(f"      now failing: {failing[0]}")
     lines.append(f"      Stuck? {hint_command(module.number)}")
     return lines
+
+
+def _todo_line_number(module: course.Module, target: str, task: course.Task) -> str:
+    """' line N' of the task's raise TODO in the target file, or '' if it is gone (being solved)."""
+    path = course.ROOT / target / f"{module.name}.py"
+    if target == "exercises" and path.exists():
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if f'raise TODO("{task.id}"' in line:
+                return f" line {number}"
+    return ""
 
 
 def summary(tests: list[dict], collect_errors: list[dict], target: str = "exercises") -> list[str]:
