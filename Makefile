@@ -8,6 +8,7 @@
 #   make watch                re-run your current module on every save in exercises/
 #   make compare-module-N     your outputs and figures beside the reference's (HTML report)
 #   make reset-module-N       restore module N's stub (asks; backs your file up). YES=1 skips the question
+#   make stop                 stop the warm test runner (it keeps numpy/torch imported between runs)
 #   make verify               maintainers/CI: prove the course honest
 #   make baselines            maintainers: redraw plots_baseline/ from reference/
 #
@@ -27,10 +28,10 @@ export YES
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install check-all watch verify baselines stubs download-mnist
+.PHONY: help install check-all watch stop verify baselines stubs download-mnist
 
 help:
-	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,20p' Makefile | sed 's/^# \{0,1\}//'
 
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV) (first run only; torch makes it take a few minutes)..."
@@ -63,6 +64,9 @@ reset-module-%: $(STAMP)
 
 run-module-%: $(STAMP)
 	@$(PY) -m kata run $*
+
+stop: $(STAMP)
+	@$(PY) -m kata stop
 
 verify: $(STAMP)
 	@$(PY) -m kata verify

@@ -28,6 +28,12 @@ def _module(number: str) -> course.Module:
 
 
 def _pytest(args: list[str]) -> int:
+    """Run pytest: in the warm server when one is up (see kata/warm.py), else here."""
+    from kata import warm
+
+    code = warm.run(course.ROOT, [*args, "-W", "ignore::pytest.PytestAssertRewriteWarning"])
+    if code is not None:
+        return code
     import pytest
 
     return int(pytest.main(args))
@@ -181,7 +187,15 @@ def cmd_compare(number: str) -> int:
     return compare.main(_module(number), _target())
 
 
+def cmd_stop() -> int:
+    from kata import warm
+
+    print("stopped the warm test runner" if warm.stop(course.ROOT) else "no warm test runner was running")
+    return 0
+
+
 COMMANDS = {
+    "stop": cmd_stop,
     "watch": cmd_watch,
     "reset": cmd_reset,
     "compare": cmd_compare,

@@ -31,6 +31,7 @@ class CourseCopy:
 
     def run(self, *args: str, timeout: float = 120, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
         environment = {k: v for k, v in os.environ.items() if k not in ("KATA_TARGET", "PYTHONDONTWRITEBYTECODE")}
+        environment["KATA_NO_SERVER"] = "1"  # no warm server left behind by a test (test_warm starts its own)
         environment.update(env or {})
         return subprocess.run(args, cwd=self.root, env=environment, capture_output=True, text=True,
                               timeout=timeout, input=input)
