@@ -31,7 +31,7 @@ unexport PYTHONDONTWRITEBYTECODE
 .PHONY: help install check-all watch stop verify baselines stubs download-mnist
 
 help:
-	@sed -n '2,20p' Makefile | sed 's/^# \{0,1\}//'
+	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
 
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV) (first run only; torch makes it take a few minutes)..."
