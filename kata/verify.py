@@ -197,12 +197,14 @@ def main(modules: list[course.Module]) -> int:
         (tmp / "stub").mkdir()
         reference_run = start_run("reference", tests, course.ROOT, tmp / "ref")
         stub_run = start_run("exercises", tests, copy, tmp / "stub")
-        reference_results = read_run(reference_run, tmp / "ref", "reference", problems)
-        stub_results = read_run(stub_run, tmp / "stub", "stub", problems)
-        tooling_results = []
+        tooling_run = None
         if every_module and (course.ROOT / "tests" / "tooling").is_dir():
             (tmp / "tooling").mkdir()
             tooling_run = start_run("reference", ["tests/tooling"], course.ROOT, tmp / "tooling")
+        reference_results = read_run(reference_run, tmp / "ref", "reference", problems)
+        stub_results = read_run(stub_run, tmp / "stub", "stub", problems)
+        tooling_results = []
+        if tooling_run is not None:
             tooling_results = read_run(tooling_run, tmp / "tooling", "tooling", problems)
             for result in tooling_results:
                 if result["outcome"] != "passed":
