@@ -44,3 +44,65 @@ def broadcast_pair(p: np.ndarray, q: np.ndarray, names: str = "p and q") -> tupl
 def check_base(base) -> None:
     if base is not None and (base <= 0 or base == 1):
         raise ValueError(f"base must be positive and not 1 (use None for nats, 2 for bits), got {base}")
+
+
+# --- features, labels and parameters (module 4 on) ---
+
+
+def as_features(X, name: str = "X") -> np.ndarray:
+    """``X`` as a float array of shape (N, D) with N >= 1 finite rows."""
+    array = np.asarray(X, dtype=float)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array of shape (N, D), one row per sample, got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} is empty: there are no samples to learn from")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return array
+
+
+def as_labels(y, n: int | None = None, name: str = "y", hard: bool = False) -> np.ndarray:
+    """``y`` as a float array of shape (N,) with values in [0, 1] (exactly 0 or 1 if ``hard``)."""
+    array = np.asarray(y, dtype=float)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of shape (N,), one label per sample, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty: there are no samples")
+    if n is not None and array.shape[0] != n:
+        raise ValueError(f"{name} has {array.shape[0]} labels but there are {n} samples")
+    if np.isnan(array).any() or (array < 0).any() or (array > 1).any():
+        raise ValueError(f"{name} must hold labels in [0, 1], got min {np.nanmin(array):.4g}, max {np.nanmax(array):.4g}")
+    if hard and not np.isin(array, (0.0, 1.0)).all():
+        raise ValueError(f"{name} must hold class labels 0 or 1")
+    return array
+
+
+def as_probability_vector(p, n: int, name: str = "y_prob") -> np.ndarray:
+    """``p`` as a float array of shape (n,) of probabilities in [0, 1]."""
+    array = np.asarray(p, dtype=float)
+    if array.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), one probability per label, got shape {array.shape}")
+    if np.isnan(array).any() or (array < 0).any() or (array > 1).any():
+        raise ValueError(f"{name} must hold probabilities in [0, 1] (logits go through sigmoid first), "
+                         f"got min {np.nanmin(array):.4g}, max {np.nanmax(array):.4g}")
+    return array
+
+
+def as_parameters(w, b, n_features: int) -> tuple[np.ndarray, float]:
+    """The weights ``w`` as shape (D,) and the bias ``b`` as a float."""
+    weights = np.asarray(w, dtype=float)
+    if weights.shape != (n_features,):
+        raise ValueError(f"w must have shape ({n_features},), one weight per feature of X, got shape {weights.shape}")
+    if np.ndim(b) != 0:
+        raise ValueError(f"b must be a single number, got shape {np.shape(b)}")
+    return weights, float(b)
+
+
+def check_training(lr, epochs, snapshot_epochs) -> None:
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if int(epochs) != epochs or epochs < 1:
+        raise ValueError(f"epochs must be a whole number >= 1, got {epochs}")
+    for epoch in snapshot_epochs:  # epochs past the end are simply never reached
+        if int(epoch) != epoch or epoch < 0:
+            raise ValueError(f"snapshot epoch {epoch} is not a whole number >= 0")
