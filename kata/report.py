@@ -114,6 +114,13 @@ def describe(excinfo, item=None) -> tuple[str, str]:
         return "todo", todo_line(todo)
     if isinstance(error, LearnerProblem):
         return error.kind, str(error)
+    inner = getattr(error, "exceptions", None)
+    if inner:  # hypothesis found several distinct failures: show the first
+        import pytest
+
+        kind, line = describe(pytest.ExceptionInfo.from_exception(inner[0]), item)
+        more = len(inner) - 1
+        return kind, line + (f" (and {more} more failing example{'s' if more > 1 else ''})" if more else "")
     text = str(error)
     if excinfo.typename in ("Failed", "AssertionError"):
         if "Image files did not match" in text or "Image file not found" in text or "RMS Value" in text:
