@@ -1,0 +1,157 @@
+"""Given code for module 8 (large vocabularies): input checks and peak memory.
+
+Input checks raise ``ValueError`` with a sentence that says what was wrong.
+
+Peak memory is measured in a fresh child process per method, so that memory one
+method freed cannot be reused by the next and hide its peak:
+
+1. the child imports torch and the lesson, builds the seeded inputs and runs a
+   tiny warm-up of the method (kernels and thread pools are loaded);
+2. on Linux it resets the kernel's high-water mark of its resident memory
+   (``/proc/self/clear_refs``), reads its resident memory (VmRSS), runs the loss
+   forward and backward once, and reads the high-water mark (VmHWM). The peak
+   extra memory is VmHWM − VmRSS: every byte the forward and backward pass made
+   resident, the gradients of ``hidden`` and ``weight`` included;
+3. elsewhere (macOS) it falls back to the growth of ``resource.getrusage``'s
+   ru_maxrss across the run, which under-counts when the set-up peaked higher
+   than the run will (the report says which way it measured).
+
+    python -m kata.large_vocab --child naive 2048 256 32768 1024 float32 reference
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSON = "module08_large_vocab"
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+# ---------------------------------------------------------------------------
+# Input checks
+
+
+def check_chunk_size(chunk_size) -> int:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    return chunk_size
+
+
+def check_loss_inputs(hidden, weight, targets, ignore_index=-100) -> None:
+    """hidden (N, H) and weight (V, H) float tensors of one dtype; targets (N,) int64 class indices."""
+    for name, tensor in (("hidden", hidden), ("weight", weight), ("targets", targets)):
+        if not isinstance(tensor, torch.Tensor):
+            raise ValueError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if hidden.ndim != 2 or weight.ndim != 2:
+        raise ValueError(f"hidden must be (N, H) and weight (V, H), got shapes {tuple(hidden.shape)} and {tuple(weight.shape)}")
+    if hidden.shape[1] != weight.shape[1]:
+        raise ValueError(f"hidden (N, H) and weight (V, H) need the same H, got shapes {tuple(hidden.shape)} and {tuple(weight.shape)}")
+    if hidden.shape[0] == 0 or weight.shape[0] == 0:
+        raise ValueError(f"there is nothing to compute: hidden has {hidden.shape[0]} tokens and weight {weight.shape[0]} classes")
+    if not hidden.is_floating_point() or hidden.dtype != weight.dtype:
+        raise ValueError(f"hidden and weight must be floating tensors of one dtype, got {hidden.dtype} and {weight.dtype}")
+    if targets.dtype != torch.int64 or targets.shape != (hidden.shape[0],):
+        raise ValueError(f"targets must be an int64 tensor of shape ({hidden.shape[0]},), one class index per token, "
+                         f"got {targets.dtype} of shape {tuple(targets.shape)}")
+    kept = targets[targets != ignore_index]
+    if kept.numel() and (kept.min() < 0 or kept.max() >= weight.shape[0]):
+        raise ValueError(f"targets must be class indices in [0, {weight.shape[0]}) or ignore_index={ignore_index}, "
+                         f"got values from {int(kept.min())} to {int(kept.max())}")
+
+
+# ---------------------------------------------------------------------------
+# The benchmark's inputs and the peak-memory measurement
+
+
+def make_inputs(n_tokens: int, hidden_size: int, vocab: int, dtype=torch.float32, seed: int = 0):
+    """Seeded hidden (N, H) and weight (V, H) that require grad, and targets (N,)."""
+    generator = torch.Generator().manual_seed(seed)
+    hidden = torch.randn(n_tokens, hidden_size, generator=generator, dtype=dtype).requires_grad_()
+    weight = (torch.randn(vocab, hidden_size, generator=generator, dtype=dtype) / hidden_size ** 0.5).requires_grad_()
+    targets = torch.randint(0, vocab, (n_tokens,), generator=generator)
+    return hidden, weight, targets
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _can_reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        _status_kib("VmHWM")
+        return True
+    except OSError:
+        return False
+    except KeyError:
+        return False
+
+
+def _child(method: str, n_tokens: int, hidden_size: int, vocab: int, chunk_size: int, dtype: str, target: str) -> dict:
+    lesson = importlib.import_module(f"{target}.{LESSON}")
+
+    def loss_of(hidden, weight, targets):
+        if method == "naive":
+            return lesson.naive_cross_entropy(hidden, weight, targets)
+        return lesson.chunked_cross_entropy(hidden, weight, targets, chunk_size)
+
+    small = make_inputs(8, 4, 16, DTYPES[dtype])
+    loss_of(*small).backward()  # warm-up: load the kernels and thread pools
+    hidden, weight, targets = make_inputs(n_tokens, hidden_size, vocab, DTYPES[dtype])
+    if _can_reset_peak():
+        how = "Linux VmHWM - VmRSS"
+        before = _status_kib("VmRSS")
+        loss = loss_of(hidden, weight, targets)
+        loss.backward()
+        peak = _status_kib("VmHWM")
+    else:
+        how = "growth of ru_maxrss (may under-count if the set-up peaked higher)"
+        scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale // 1024
+        loss = loss_of(hidden, weight, targets)
+        loss.backward()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale // 1024
+    return {"method": method, "peak_extra_bytes": max(peak - before, 0) * 1024, "how": how, "loss": float(loss)}
+
+
+def measure_peak(method: str, n_tokens: int, hidden_size: int, vocab: int, chunk_size: int,
+                 dtype: str = "float32", target: str = "reference") -> dict:
+    """Run one method's forward + backward in a fresh process; its peak extra resident bytes.
+
+    Returns {"method", "peak_extra_bytes", "how", "loss"}; raises RuntimeError if the child failed.
+    """
+    command = [sys.executable, "-m", "kata.large_vocab", "--child", method, str(n_tokens), str(hidden_size),
+               str(vocab), str(chunk_size), dtype, target]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"measuring {method} failed: {last}")
+    return json.loads(lines[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", nargs=7, metavar=("METHOD", "N", "H", "V", "CHUNK", "DTYPE", "TARGET"), required=True)
+    args = parser.parse_args(argv)
+    method, n, h, v, chunk, dtype, target = args.child
+    print(json.dumps(_child(method, int(n), int(h), int(v), int(chunk), dtype, target)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

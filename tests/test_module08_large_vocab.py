@@ -1,0 +1,471 @@
+"""Module 8: cross-entropy at large vocabularies without the logits matrix.
+
+Expected values come from scipy.special.logsumexp, torch (F.cross_entropy on the
+full logits and its autograd gradients) and hand-computed constants, never from
+the reference. The values known mistakes produce are computed here too, so a
+failure can name the mistake. Sizes are tiny: the point is equality, not speed.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from scipy.special import logsumexp
+from torch.overrides import TorchFunctionMode
+
+from kata.expect import diagnose, expect_close, expect_raises, expect_shape, expect_true, fail, show
+from kata.properties import PROPERTY
+
+MODULE = "module08_large_vocab"
+# A wrong answer fails on the first example that shows it: no shrinking (slow with torch), one failure reported.
+QUICK_PROPERTY = settings(PROPERTY, max_examples=25, phases=(Phase.explicit, Phase.generate), report_multiple_bugs=False)
+IGNORE = -100
+EXACT = {"rtol": 1e-10, "atol": 1e-10}  # float64: the chunked loss must equal the naive one
+
+
+def inputs(n, h, v, seed=0, dtype=torch.float64, ignored=(), scale=3.0):
+    """Seeded hidden (N, H), weight (V, H), targets (N,) with some tokens ignored."""
+    g = torch.Generator().manual_seed(seed)
+    hidden = torch.randn(n, h, generator=g, dtype=dtype)
+    weight = torch.randn(v, h, generator=g, dtype=dtype) * scale / math.sqrt(h)
+    targets = torch.randint(0, v, (n,), generator=g)
+    targets[list(ignored)] = IGNORE
+    return hidden, weight, targets
+
+
+def naive(hidden, weight, targets, grad_loss=1.0):
+    """Oracle: torch's loss and autograd gradients on the full logits."""
+    h, w = hidden.detach().clone().requires_grad_(), weight.detach().clone().requires_grad_()
+    loss = F.cross_entropy(h @ w.T, targets, ignore_index=IGNORE)
+    (grad_loss * loss).backward()
+    return loss.detach(), h.grad, w.grad
+
+
+def token_losses(hidden, weight, targets):
+    """Per-token losses (0 for ignored tokens) and the kept mask, by torch."""
+    losses = F.cross_entropy(hidden @ weight.T, targets, ignore_index=IGNORE, reduction="none")
+    return losses, targets != IGNORE
+
+
+def chunk_mean_mistakes(hidden, weight, targets, chunk_size):
+    """Values of a mean of chunk means (two flavours) and of dividing by N instead of the count."""
+    losses, kept = token_losses(hidden, weight, targets)
+    n = len(targets)
+    by_kept, by_size = [], []
+    for start in range(0, n, chunk_size):
+        part, mask = losses[start:start + chunk_size], kept[start:start + chunk_size]
+        by_size.append(float(part.sum()) / len(part))
+        if mask.any():
+            by_kept.append(float(part.sum()) / int(mask.sum()))
+    why = ("that is a mean of chunk means: the chunks hold different numbers of kept tokens, so sum the losses "
+           "of every chunk and divide once by the total count of kept tokens")
+    safe = torch.where(kept, targets, 0)
+    with_ignored = float(F.cross_entropy(hidden @ weight.T, safe))
+    return [(float(losses.sum()) / n, "you divided by N, all the tokens: divide by the count of kept tokens "
+                                      "(targets != ignore_index)"),
+            (float(np.mean(by_kept)), why), (float(np.mean(by_size)), why),
+            (with_ignored, "the ignored tokens were counted (as class 0): leave rows with target == ignore_index out")]
+
+
+def forward(mod, hidden, weight, targets, chunk_size, ignore_index=IGNORE):
+    """mod.chunked_cross_entropy_forward(...), checked to be a pair (loss, lse)."""
+    got = mod.chunked_cross_entropy_forward(hidden, weight, targets, chunk_size, ignore_index)
+    expect_true(isinstance(got, tuple) and len(got) == 2,
+                "chunked_cross_entropy_forward should return a pair (loss, lse), the lse for the backward pass")
+    return got
+
+
+def expect_loss(loss, expected, call, mistakes, **tolerance):
+    """expect_close for a loss; the (costly) mistake values are worked out only when it fails."""
+    tolerance = tolerance or EXACT
+    if isinstance(loss, torch.Tensor) and loss.shape == () and np.isclose(float(loss), expected, **tolerance):
+        return
+    expect_close(loss, expected, call, **tolerance, mistakes=mistakes())
+
+
+def unrescaled_lse(x, chunk_size):
+    """The online logsumexp of a 1-d/2-d array done wrong: the running sum is never rescaled."""
+    x = np.asarray(x, dtype=float)
+    m = np.full(x.shape[:-1], -np.inf)
+    s = np.zeros(x.shape[:-1])
+    for start in range(0, x.shape[-1], chunk_size):
+        m = np.maximum(m, x[..., start:start + chunk_size].max(axis=-1))
+        s = s + np.exp(x[..., start:start + chunk_size] - m[..., None]).sum(axis=-1)
+    return m + np.log(s)
+
+
+NOT_RESCALED = ("the running sum was not rescaled when the running max changed: multiply the old sum by "
+                "exp(old max - new max) before adding the new chunk")
+
+
+class LargestTensor(TorchFunctionMode):
+    """Records the largest tensor any torch function or tensor method returns while active.
+
+    (A TorchFunctionMode, not a TorchDispatchMode: entering the latter imports torch._dynamo, 4 s.)"""
+
+    def __init__(self):
+        super().__init__()
+        self.numel, self.shape, self.op = 0, None, None
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for tensor in out if isinstance(out, (tuple, list)) else [out]:
+            if isinstance(tensor, torch.Tensor) and tensor.numel() > self.numel:
+                self.numel, self.shape, self.op = tensor.numel(), tuple(tensor.shape), getattr(func, "__name__", str(func))
+        return out
+
+
+def expect_no_logits_matrix(largest, n, v, chunk_size, what):
+    expect_true(largest.numel < n * v / 4,
+                f"{what} made a tensor of shape {largest.shape} (in {largest.op}) for N = {n} tokens and V = {v} "
+                f"classes: that is the size of the logits matrix the chunked loss must never hold. Work in blocks of "
+                f"at most chunk_size × chunk_size = {chunk_size} × {chunk_size}")
+
+
+# --- 8.1 logsumexp_update ------------------------------------------------------
+
+
+@pytest.mark.task("8.1")
+def test_update_from_the_empty_start(mod):
+    new_max, new_sum = mod.logsumexp_update(-np.inf, 0.0, np.array([1.0, 2.0, 3.0]))
+    expect_close(new_max, 3.0, "logsumexp_update(-inf, 0, [1, 2, 3])[0], the new max",
+                 mistakes=[(-np.inf, "the new max is the larger of the old max and the chunk's max")])
+    expect_close(new_sum, 1.503214724, "logsumexp_update(-inf, 0, [1, 2, 3])[1] = e^-2 + e^-1 + e^0",
+                 mistakes=[(math.exp(1) + math.exp(2) + math.exp(3), "measure each term against the new max: exp(x - max)")])
+
+
+@pytest.mark.task("8.1")
+def test_update_rescales_the_old_sum_when_the_max_grows(mod):
+    # seen so far: max 1, sum 2 (e.g. the values 1 and 1); the chunk [3, 0] raises the max to 3
+    new_max, new_sum = mod.logsumexp_update(np.float64(1.0), np.float64(2.0), np.array([3.0, 0.0]))
+    expect_close(new_max, 3.0, "logsumexp_update(1, 2, [3, 0])[0]")
+    expect_close(new_sum, 1.320457635, "logsumexp_update(1, 2, [3, 0])[1] = 2·e^-2 + e^0 + e^-3",
+                 mistakes=[(2 + 1 + math.exp(-3), NOT_RESCALED),
+                           (2 * math.exp(2) + 1 + math.exp(-3), "the rescale factor is upside down: the old terms "
+                            "shrink when the max grows, multiply by exp(old max - new max)")])
+
+
+@pytest.mark.task("8.1")
+def test_update_works_row_by_row(mod):
+    running_max = np.array([0.0, 5.0])
+    running_sum = np.array([1.0, 1.0])
+    chunk = np.array([[1.0, 0.0], [2.0, 3.0]])
+    call = "logsumexp_update([0, 5], [1, 1], [[1, 0], [2, 3]])"
+    new_max, new_sum = mod.logsumexp_update(running_max, running_sum, chunk)
+    new_max = expect_shape(new_max, (2,), call + "[0]",
+                           diagnoses={(): "take the chunk's max over its last axis only (axis=-1), one max per row"})
+    expect_close(new_max, [1.0, 5.0], call + "[0]")
+    expect_close(new_sum, [math.exp(-1) + 1 + math.exp(-1), 1 + math.exp(-3) + math.exp(-2)], call + "[1]",
+                 mistakes=[([1 + 1 + math.exp(-1), 1 + math.exp(-3) + math.exp(-2)], NOT_RESCALED)])
+
+
+@pytest.mark.task("8.1")
+def test_update_refuses_mismatched_shapes(mod):
+    mod.logsumexp_update(np.zeros(2), np.ones(2), np.zeros((2, 3)))  # the function must work before its checks matter
+    expect_raises(ValueError, mod.logsumexp_update, np.zeros(3), np.ones(3), np.zeros((2, 3)),
+                  call="logsumexp_update(3 maxima, 3 sums, chunk of 2 rows)", why="there are 3 running values for 2 rows")
+    expect_raises(ValueError, mod.logsumexp_update, 0.0, 1.0, np.array([]),
+                  call="logsumexp_update(0, 1, [])", why="the chunk is empty")
+
+
+# --- 8.2 online_logsumexp ------------------------------------------------------------
+
+
+@pytest.mark.task("8.2")
+def test_online_logsumexp_equals_scipy_when_the_max_keeps_growing(mod):
+    x = np.arange(10.0)  # every chunk holds a new max: the rescaling must happen each time
+    for chunk_size in (1, 3, 4, 10, 25):
+        expect_close(mod.online_logsumexp(x, chunk_size), logsumexp(x), f"online_logsumexp(arange(10), {chunk_size})",
+                     rtol=1e-12, atol=1e-12, mistakes=[(unrescaled_lse(x, chunk_size), NOT_RESCALED)])
+
+
+@pytest.mark.task("8.2")
+def test_online_logsumexp_does_not_overflow(mod):
+    x = np.array([1000.0, 1001.0, 1002.0])
+    expect_close(mod.online_logsumexp(x, 2), 1002.4076059644, "online_logsumexp([1000, 1001, 1002], 2)", rtol=1e-12,
+                 mistakes=[(np.inf, "exp(1000) overflows: subtract the running max before exponentiating")])
+
+
+@pytest.mark.task("8.2")
+def test_online_logsumexp_reduces_over_the_last_axis(mod):
+    x = np.random.default_rng(0).normal(0, 5, size=(3, 11))
+    call = "online_logsumexp(x of shape (3, 11), 4)"
+    got = expect_shape(mod.online_logsumexp(x, 4), (3,), call,
+                       diagnoses={(): "you reduced over everything: one logsumexp per row, over axis=-1",
+                                  (11,): "you reduced over axis 0: reduce over the last axis"})
+    expect_close(got, logsumexp(x, axis=-1), call, rtol=1e-12, mistakes=[(unrescaled_lse(x, 4), NOT_RESCALED)])
+
+
+@pytest.mark.task("8.2")
+@QUICK_PROPERTY
+@given(values=st.lists(st.floats(-50, 50), min_size=1, max_size=30), chunk_size=st.integers(1, 12))
+def test_online_logsumexp_equals_scipy_for_any_chunking(mod, values, chunk_size):
+    x = np.asarray(values)
+    expect_close(mod.online_logsumexp(x, chunk_size), logsumexp(x), f"online_logsumexp({show(x)}, {chunk_size})",
+                 rtol=1e-12, atol=1e-12, mistakes=[(unrescaled_lse(x, chunk_size), NOT_RESCALED)])
+
+
+@pytest.mark.task("8.2")
+def test_online_logsumexp_refuses_bad_input(mod):
+    mod.online_logsumexp(np.zeros(3), 2)  # the function must work before its checks matter
+    expect_raises(ValueError, mod.online_logsumexp, np.zeros(3), 0, call="online_logsumexp(x, 0)",
+                  why="a chunk of 0 values never gets anywhere")
+    expect_raises(ValueError, mod.online_logsumexp, np.array([]), 2, call="online_logsumexp([], 2)",
+                  why="the logsumexp of nothing is undefined")
+
+
+# --- 8.3 streaming_logsumexp ---------------------------------------------------------------
+
+
+@pytest.mark.task("8.3")
+def test_streaming_logsumexp_equals_torch_logsumexp_of_the_full_logits(mod):
+    hidden, weight, _ = inputs(6, 4, 23, seed=1, scale=10.0)
+    logits = hidden @ weight.T
+    expected = torch.logsumexp(logits, dim=-1)
+    for chunk_size in (1, 5, 23, 40):
+        call = f"streaming_logsumexp(hidden (6, 4), weight (23, 4), {chunk_size})"
+        got = mod.streaming_logsumexp(hidden, weight, chunk_size)
+        expect_true(isinstance(got, torch.Tensor), f"{call} returned {type(got).__name__}: return a torch tensor")
+        expect_close(got, expected.numpy(), call, **EXACT, shape_diagnoses={(): "one logsumexp per token: reduce over dim=-1 only"},
+                     mistakes=[(unrescaled_lse(logits.numpy(), chunk_size), NOT_RESCALED)])
+        expect_true(got.dtype == torch.float64, f"{call} returned {got.dtype}: keep the dtype of hidden (float64 here)")
+
+
+@pytest.mark.task("8.3")
+def test_streaming_logsumexp_is_stable_at_large_logits(mod):
+    hidden = torch.tensor([[100.0], [-100.0]], dtype=torch.float32)
+    weight = torch.tensor([[1.0], [2.0], [3.0], [4.0], [5.0]], dtype=torch.float32)
+    expected = torch.logsumexp(hidden @ weight.T, dim=-1)  # [500.018, -99.541]
+    expect_close(mod.streaming_logsumexp(hidden, weight, 2), expected.numpy(),
+                 "streaming_logsumexp of logits up to 500 in float32, chunk 2", rtol=1e-6,
+                 mistakes=[([np.inf, float(expected[1])], "exp(500) overflows: subtract the running max first")])
+
+
+# --- 8.4 chunked_cross_entropy_forward ----------------------------------------------------------------
+
+
+@pytest.mark.task("8.4")
+def test_forward_equals_the_naive_loss_in_float64(mod):
+    hidden, weight, targets = inputs(9, 5, 31, seed=2)
+    expected = F.cross_entropy(hidden @ weight.T, targets, ignore_index=IGNORE)
+    for chunk_size in (1, 4, 9, 50):
+        call = f"chunked_cross_entropy_forward(N=9, V=31, chunk_size={chunk_size})"
+        loss, lse = forward(mod, hidden, weight, targets, chunk_size)
+        expect_loss(loss, float(expected), call + "[0], the loss",
+                    lambda: [(-float(expected), "a negative loss: the loss is logsumexp MINUS the target logit"),
+                             *chunk_mean_mistakes(hidden, weight, targets, chunk_size)])
+        expect_close(lse, torch.logsumexp(hidden @ weight.T, -1).numpy(), call + "[1], the logsumexps", **EXACT)
+
+
+@pytest.mark.task("8.4")
+def test_forward_masks_ignored_tokens_and_divides_by_their_count(mod):
+    # 7 tokens in chunks of 3: sizes 3, 3, 1, and the first chunk has two ignored tokens
+    hidden, weight, targets = inputs(7, 4, 12, seed=3, ignored=(0, 2))
+    expected = F.cross_entropy(hidden @ weight.T, targets, ignore_index=IGNORE)
+    loss, _ = forward(mod, hidden, weight, targets, 3)
+    expect_loss(loss, float(expected), "chunked_cross_entropy_forward(7 tokens, 2 ignored, chunk_size=3)[0]",
+                lambda: chunk_mean_mistakes(hidden, weight, targets, 3))
+
+
+@pytest.mark.task("8.4")
+def test_forward_with_a_short_last_chunk_is_not_a_mean_of_chunk_means(mod):
+    hidden, weight, targets = inputs(5, 4, 12, seed=4)  # chunks of 4 and 1 tokens, nothing ignored
+    expected = F.cross_entropy(hidden @ weight.T, targets, ignore_index=IGNORE)
+    loss, _ = forward(mod, hidden, weight, targets, 4)
+    expect_loss(loss, float(expected), "chunked_cross_entropy_forward(5 tokens, chunk_size=4)[0]",
+                lambda: chunk_mean_mistakes(hidden, weight, targets, 4))
+
+
+@pytest.mark.task("8.4")
+def test_forward_in_float32_is_within_1e5_of_torch(mod):
+    hidden, weight, targets = inputs(40, 16, 300, seed=5, dtype=torch.float32, ignored=(3, 17))
+    expected = F.cross_entropy(hidden @ weight.T, targets, ignore_index=IGNORE)
+    loss, _ = forward(mod, hidden, weight, targets, 64)
+    expect_true(getattr(loss, "dtype", None) == torch.float32,
+                f"the float32 loss came back as {getattr(loss, 'dtype', type(loss).__name__)}: keep the dtype of hidden")
+    expect_loss(loss, float(expected), "chunked_cross_entropy_forward in float32 (N=40, V=300, chunk 64)[0]",
+                lambda: chunk_mean_mistakes(hidden, weight, targets, 64), rtol=1e-5, atol=0.0)
+
+
+@pytest.mark.task("8.4")
+def test_forward_never_builds_the_logits_matrix(mod):
+    hidden, weight, targets = inputs(24, 3, 60, seed=6)
+    with LargestTensor() as largest:
+        forward(mod, hidden, weight, targets, 6)
+    expect_no_logits_matrix(largest, 24, 60, 6, "chunked_cross_entropy_forward(N=24, V=60, chunk_size=6)")
+
+
+@pytest.mark.task("8.4")
+@QUICK_PROPERTY
+@given(n=st.integers(1, 9), v=st.integers(2, 15), chunk_size=st.integers(1, 10), seed=st.integers(0, 10 ** 6),
+       data=st.data())
+def test_forward_equals_torch_for_any_sizes_chunks_and_masks(mod, n, v, chunk_size, seed, data):
+    ignored = data.draw(st.sets(st.integers(0, n - 1), max_size=n - 1))
+    hidden, weight, targets = inputs(n, 3, v, seed=seed, ignored=sorted(ignored))
+    expected = float(F.cross_entropy(hidden @ weight.T, targets, ignore_index=IGNORE))
+    loss, _ = forward(mod, hidden, weight, targets, chunk_size)
+    expect_loss(loss, expected, f"chunked_cross_entropy_forward(N={n}, V={v}, chunk_size={chunk_size}, "
+                f"ignored tokens {sorted(ignored)})[0]", lambda: chunk_mean_mistakes(hidden, weight, targets, chunk_size))
+
+
+@pytest.mark.task("8.4")
+def test_forward_refuses_bad_input(mod):
+    hidden, weight, targets = inputs(4, 3, 6)
+    mod.chunked_cross_entropy_forward(hidden, weight, targets, 2)  # the function must work before its checks matter
+    expect_raises(ValueError, mod.chunked_cross_entropy_forward, hidden, weight[:, :2], targets, 2,
+                  call="chunked_cross_entropy_forward(hidden (4, 3), weight (6, 2), ...)", why="H differs: 3 vs 2")
+    expect_raises(ValueError, mod.chunked_cross_entropy_forward, hidden, weight, torch.tensor([0, 1, 6, 2]), 2,
+                  call="chunked_cross_entropy_forward(..., targets [0, 1, 6, 2], ...) with V = 6",
+                  why="class 6 does not exist")
+    expect_raises(ValueError, mod.chunked_cross_entropy_forward, hidden, weight, targets[:3], 2,
+                  call="chunked_cross_entropy_forward(4 tokens, 3 targets)", why="there must be one target per token")
+    expect_raises(ValueError, mod.chunked_cross_entropy_forward, hidden, weight, targets, 0,
+                  call="chunked_cross_entropy_forward(..., chunk_size=0)", why="a chunk must hold at least one row")
+
+
+# --- 8.5 the backward pass -------------------------------------------------------------------------------
+
+
+def gradient_mistakes(hidden, weight, targets, grad_loss=1.0):
+    """(grad_hidden, grad_weight) that known mistakes produce, with their diagnoses."""
+    loss, gh, gw = naive(hidden, weight, targets, grad_loss)
+    kept = targets != IGNORE
+    count, n = int(kept.sum()), len(targets)
+    onehot = F.one_hot(torch.where(kept, targets, 0), weight.shape[0]).to(hidden.dtype) * kept[:, None]
+    only_onehot = -grad_loss * onehot / count
+    softmax = torch.softmax(hidden @ weight.T, -1)
+    unmasked = grad_loss * (softmax - onehot) / count
+    no_softmax = "the softmax term is missing: the gradient of the logits is (softmax - onehot) / count, not just -onehot / count"
+    return [
+        ((only_onehot @ weight, only_onehot.T @ hidden), no_softmax),
+        ((gh * count, gw * count), "the gradient is count times too large: divide by the count of kept tokens (the 1/N of the mean)"),
+        ((gh * count / n, gw * count / n), "you divided by N, all the tokens: divide by the count of kept tokens"),
+        ((unmasked @ weight, unmasked.T @ hidden), "ignored tokens got a gradient: multiply their rows by 0 (kept is False)"),
+        ((gh / grad_loss, gw / grad_loss), "grad_loss was not applied: multiply the gradient by grad_loss (the chain rule)"),
+        ((-gh, -gw), "the sign is flipped: the block is softmax MINUS the one-hot target"),
+    ]
+
+
+def expect_gradients(got, expected, mistakes, call, rtol, atol):
+    """Both gradients equal torch's; a mismatch is one line with the worst entry and, if known, the mistake."""
+    for index, (name, shape_name) in enumerate((("grad_hidden", "hidden's (N, H)"), ("grad_weight", "weight's (V, H)"))):
+        want = expected[index].numpy()
+        value = expect_shape(got[index], want.shape, f"{call}: {name}",
+                             diagnoses={tuple(reversed(want.shape)): f"{name} is transposed: it has {shape_name} shape"})
+        if np.allclose(value, want, rtol=rtol, atol=atol):
+            continue
+        worst = np.unravel_index(np.argmax(np.abs(value - want)), want.shape)
+        why = diagnose(value, [(m[index].numpy(), reason) for m, reason in mistakes])
+        fail(f"{call}: {name} differs from torch's autograd, e.g. at {tuple(int(i) for i in worst)} it is "
+             f"{value[worst]:.6g}, expected {want[worst]:.6g}" + (f": {why}" if why else "."))
+
+
+@pytest.mark.task("8.5")
+def test_backward_equals_torch_autograd_in_float64(mod):
+    hidden, weight, targets = inputs(8, 5, 17, seed=7, ignored=(1, 6))
+    _, gh, gw = naive(hidden, weight, targets)
+    lse = torch.logsumexp(hidden @ weight.T, -1)
+    mistakes = gradient_mistakes(hidden, weight, targets)
+    for chunk_size in (1, 3, 8, 20):
+        got = mod.chunked_cross_entropy_backward(hidden, weight, targets, lse, chunk_size, IGNORE, 1.0)
+        expect_true(isinstance(got, tuple) and len(got) == 2,
+                    "chunked_cross_entropy_backward should return a pair (grad_hidden, grad_weight)")
+        expect_gradients(got, (gh, gw), mistakes, f"chunked_cross_entropy_backward(N=8, V=17, chunk_size={chunk_size})", **EXACT)
+
+
+@pytest.mark.task("8.5")
+def test_loss_backward_fills_both_gradients_like_the_naive_loss(mod):
+    hidden, weight, targets = inputs(10, 4, 26, seed=8, ignored=(0, 1, 2, 9))
+    _, gh, gw = naive(hidden, weight, targets, grad_loss=2.5)
+    h, w = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
+    loss = mod.chunked_cross_entropy(h, w, targets, 4)
+    (2.5 * loss).backward()
+    expect_true(h.grad is not None and w.grad is not None, "after loss.backward() hidden.grad or weight.grad is None")
+    expect_gradients((h.grad, w.grad), (gh, gw), gradient_mistakes(hidden, weight, targets, 2.5),
+                     "(2.5 * chunked_cross_entropy(N=10 with 4 ignored, V=26, chunk_size=4)).backward()", **EXACT)
+
+
+@pytest.mark.task("8.5")
+def test_float32_gradients_are_close_to_torch(mod):
+    hidden, weight, targets = inputs(40, 16, 300, seed=9, dtype=torch.float32)
+    _, gh, gw = naive(hidden, weight, targets)
+    lse = torch.logsumexp(hidden @ weight.T, -1)
+    got = mod.chunked_cross_entropy_backward(hidden, weight, targets, lse, 64, IGNORE, 1.0)
+    expect_gradients(got, (gh, gw), gradient_mistakes(hidden, weight, targets),
+                     "chunked_cross_entropy_backward in float32 (N=40, V=300, chunk 64)", rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.task("8.5")
+def test_backward_recomputes_in_blocks(mod):
+    hidden, weight, targets = inputs(24, 3, 60, seed=10)
+    lse = torch.logsumexp(hidden @ weight.T, -1)
+    with LargestTensor() as largest:
+        mod.chunked_cross_entropy_backward(hidden, weight, targets, lse, 6, IGNORE, 1.0)
+    expect_no_logits_matrix(largest, 24, 60, 6, "chunked_cross_entropy_backward(N=24, V=60, chunk_size=6)")
+
+
+# --- 8.6 loss_memory_bytes and the figure ---------------------------------------------------------------
+
+
+@pytest.mark.task("8.6")
+def test_memory_formula_at_the_benchmark_sizes(mod):
+    naive_bytes = 3 * 2048 * 32768 * 4  # 805,306,368 = 768 MiB
+    expect_close(mod.loss_memory_bytes(2048, 32768, None, torch.float32), naive_bytes,
+                 "loss_memory_bytes(2048, 32768, None, float32)", rtol=0, atol=0.5,
+                 mistakes=[(naive_bytes / 4, "that counts numbers, not bytes: multiply by the element size (4 for float32)"),
+                           (naive_bytes * 8, "that is bits: torch.finfo(dtype).bits // 8 gives bytes"),
+                           (naive_bytes * 2 / 3, "the naive loss holds three (N, V) matrices at its peak, not two")])
+    chunked_bytes = (3 * 1024 * 1024 + 2048) * 4  # 12,591,104
+    expect_close(mod.loss_memory_bytes(2048, 32768, 1024, torch.float32), chunked_bytes,
+                 "loss_memory_bytes(2048, 32768, 1024, float32)", rtol=0, atol=0.5,
+                 mistakes=[(3 * 1024 * 1024 * 4, "add the N saved logsumexps: (3 * block + N) * bytes"),
+                           ((3 * 2048 * 1024 + 2048) * 4, "a block is min(N, chunk_size) × min(V, chunk_size): chunk the tokens too")])
+
+
+@pytest.mark.task("8.6")
+def test_memory_formula_follows_dtype_and_small_sizes(mod):
+    expect_close(mod.loss_memory_bytes(2048, 32768, 1024, torch.float64), (3 * 1024 * 1024 + 2048) * 8,
+                 "loss_memory_bytes(2048, 32768, 1024, float64)", rtol=0, atol=0.5)
+    expect_close(mod.loss_memory_bytes(2048, 32768, None, torch.bfloat16), 3 * 2048 * 32768 * 2,
+                 "loss_memory_bytes(2048, 32768, None, bfloat16)", rtol=0, atol=0.5)
+    expect_close(mod.loss_memory_bytes(10, 50, 1024, torch.float32), (3 * 10 * 50 + 10) * 4,
+                 "loss_memory_bytes(10, 50, 1024, float32)", rtol=0, atol=0.5,
+                 mistakes=[((3 * 1024 * 1024 + 10) * 4, "a block cannot be bigger than the data: min(N, chunk) × min(V, chunk)")])
+
+
+@pytest.mark.task("8.6")
+def test_gemma2_naive_loss_needs_tens_of_gigabytes(mod):
+    got = mod.loss_memory_bytes(8192, 256000, None, torch.float32)
+    expect_close(got, 25_165_824_000, "loss_memory_bytes(8192, 256000, None, float32)", rtol=0, atol=0.5)
+    expect_true(isinstance(got, (int, np.integer)), f"loss_memory_bytes returned {type(got).__name__}: return an int number of bytes")
+    # Cut Cross-Entropy reports about 24 GB for the loss of Gemma 2 at 8192 tokens
+    expect_true(20e9 < got < 30e9, f"{got / 1e9:.1f} GB is far from the ~24 GB Cut Cross-Entropy reports for Gemma 2")
+
+
+@pytest.mark.task("8.6")
+def test_memory_formula_refuses_bad_input(mod):
+    mod.loss_memory_bytes(4, 8, 2, torch.float32)  # the function must work before its checks matter
+    expect_raises(ValueError, mod.loss_memory_bytes, 4, 8, 2, torch.int64, call="loss_memory_bytes(..., torch.int64)",
+                  why="the loss is computed in a floating dtype")
+    expect_raises(ValueError, mod.loss_memory_bytes, 0, 8, 2, torch.float32, call="loss_memory_bytes(0, 8, ...)",
+                  why="there are no tokens")
+
+
+@pytest.mark.task("8.6")
+def test_figure_curves_grow_with_v_for_naive_and_stay_flat_for_chunked(mod):
+    vocabs, curves = mod.memory_curves()
+    vocabs = np.asarray(vocabs, dtype=float)
+    expect_close(vocabs, [2.0 ** k for k in range(10, 19)], "memory_curves() vocabularies")
+    expect_close(curves["naive"], 3 * 8192 * vocabs * 4, "memory_curves() naive bytes (N = 8192, float32)", rtol=1e-12)
+    expect_close(curves["chunked"], np.full(len(vocabs), (3 * 1024 * 1024 + 8192) * 4.0),
+                 "memory_curves() chunked bytes (N = 8192, chunk 1024, float32)", rtol=1e-12)
+
+
+@pytest.mark.task("8.6")
+@pytest.mark.mpl_image_compare(filename="module08_memory_vs_vocab.png")
+def test_figure_memory_vs_vocab(mod):
+    return mod.plot_memory_vs_vocab()
