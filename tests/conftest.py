@@ -59,12 +59,15 @@ class ModuleUnderTest:
     """The learner's (or the reference's) module, with plain-words errors.
 
     A function the tests ask for but the file lacks raises MissingFunction; a
-    function of the module that returns None raises ReturnedNone.
+    task function (one with a TODO) that returns None raises ReturnedNone.
     """
 
     def __init__(self, module, number: int):
         self._module = module
         self._number = number
+        # Only the learner's task functions are held to "must return something";
+        # given helpers may return None on purpose.
+        self._task_functions = {task.function for task in course.module(number).tasks()}
 
     def __getattr__(self, name):
         try:
@@ -75,7 +78,7 @@ class ModuleUnderTest:
                 f"Did you rename or delete it? (make reset-module-{self._number} restores the untouched stub and backs yours up)"
             ) from None
         if inspect.isfunction(value) and value.__module__ == self._module.__name__:
-            return _refuse_none(value)
+            return _checked(value, refuse_none=name in self._task_functions)
         return value
 
 
@@ -97,7 +100,9 @@ def _record(name: str, args: tuple, kwargs: dict, seconds: float) -> None:
         RECORDED.append({"function": name, "call": blob})
 
 
-def _refuse_none(function):
+def _checked(function, refuse_none: bool):
+    """``function``, recording its calls for make compare, and refusing None if it is a task."""
+
     @functools.wraps(function)
     def checked(*args, **kwargs):
         if RECORD_PATH:
@@ -110,7 +115,7 @@ def _refuse_none(function):
                 _record(function.__name__, *pickle.loads(before), time.perf_counter() - started)
         else:
             result = function(*args, **kwargs)
-        if result is None:
+        if refuse_none and result is None:
             raise report.ReturnedNone(
                 f"{function.__name__}() returned None: is a `return` missing at the end of it?"
             )
