@@ -41,7 +41,8 @@ def show(value) -> str:
             return np.array2string(array, precision=6, threshold=12, suppress_small=False, separator=", ")
         return repr(value)
     if isinstance(value, (float, np.floating)):
-        return f"{float(value) + 0.0:.6g}"  # + 0.0 shows -0.0 as 0
+        text = f"{float(value) + 0.0:.6g}"  # + 0.0 shows -0.0 as 0
+        return text if any(c in text for c in ".eni") else text + ".0"  # "1.0", so a full stop after it reads well
     return repr(value)
 
 

@@ -102,12 +102,19 @@ def progress_table(tests: list[dict]) -> list[str]:
 def next_step(tests: list[dict], target: str = "exercises") -> list[str]:
     found = next_task(tests)
     if found is None:
+        numbers = sorted({r["module"] for r in tests if r["module"] is not None})
+        later = [m for m in course.modules() if numbers and m.number > numbers[-1]]
+        if len(numbers) == 1 and later:
+            return [f"Module {numbers[0]} is done. Well played. Next: module {later[0].number}, "
+                    f"{later[0].topic} (make test-module-{later[0].number})."]
         return ["All tasks in this run are done. Well played."]
     module, status = found
     task = status.task
     where = f"{target}/{module.name}.py"
-    lines = [f"Next: task {task.id}, {task.function}() in {where}{_todo_line_number(module, target, task)}",
-             f"      {task.text}"]
+    line = _todo_line_number(module, target, task)
+    first, _, rest = task.text.partition(". ")
+    lines = [f"Next: task {task.id}, {task.function}() in {where}{line}",
+             f"      {first.rstrip('.')}." + (f" (The TODO{line} says more.)" if rest else "")]
     failing = [m for m in _messages(status) if m != "not done yet"]
     if failing:
         lines.append(f"      now failing: {failing[0]}")

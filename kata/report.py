@@ -131,7 +131,26 @@ def describe(excinfo, item=None) -> tuple[str, str]:
         return "check", " ".join(message.split()) + example
     where = learner_frame(excinfo.traceback)
     location = f" at {where[0]} line {where[1]}, in {where[2]}()" if where else ""
+    if excinfo.typename == "RuntimeWarning":
+        return "error", f"numpy warned '{first_line(text)}'{location}: {numpy_warning_meaning(text)}"
     return "error", f"{excinfo.typename}: {first_line(text)}{location}"
+
+
+NUMPY_WARNINGS = {
+    "invalid value": "a NaN is being made, usually 0·inf or inf − inf (np.where(c, a, b) computes a and b everywhere, "
+                     "so a masked-out branch still runs)",
+    "divide by zero": "a log of 0 or a division by 0 is being made (-inf or inf)",
+    "overflow": "a number grew past the largest float, usually exp of a large value: shift by the max first",
+    "underflow": "a number fell below the smallest float and became 0",
+}
+
+
+def numpy_warning_meaning(text: str) -> str:
+    """Why numpy's RuntimeWarning matters here (the tests treat it as an error)."""
+    for words, meaning in NUMPY_WARNINGS.items():
+        if words in text:
+            return f"{meaning}. The tests treat numpy's warnings as errors."
+    return "the tests treat numpy's warnings as errors, because they mean a NaN or an infinity is being made."
 
 
 def _find(error: BaseException, kind: type) -> BaseException | None:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import importlib
 import inspect
 import json
@@ -38,13 +39,25 @@ def target_package() -> str:
     return os.environ.get("KATA_TARGET", "exercises") or "exercises"
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    _clear_old_figure_results(config)
     if target_package() not in TARGETS:
         raise pytest.UsageError(
             f"KATA_TARGET={target_package()!r} is not a target: use 'exercises' (your code) or 'reference'."
         )
     config._kata_results = KataResults()
     config.pluginmanager.register(config._kata_results, "kata-results")
+
+
+def _clear_old_figure_results(config):
+    """Each run starts with an empty .kata/mpl-results, so no stale diff image outlives a fixed figure."""
+    import shutil
+
+    results = config.getoption("mpl_results_path", None) or config.getini("mpl-results-path")
+    default = course.ROOT / ".kata" / "mpl-results"
+    if results and Path(results).resolve() == default.resolve() and default.is_dir():
+        shutil.rmtree(default, ignore_errors=True)
 
 
 def pytest_report_header(config):
@@ -219,6 +232,12 @@ def pytest_runtest_makereport(item, call):
         if item.config.getoption("tbstyle") in ("auto", "no", "line"):
             result.longrepr = line
     return result
+
+
+def pytest_collection_finish(session):
+    """torch leaves ~1e6 objects that every forced full gc.collect() would rescan (pytest's
+    unraisable-exception cleanup and hypothesis's register_random force some): freeze them."""
+    gc.freeze()
 
 
 def _task_of(item) -> str | None:
