@@ -21,8 +21,8 @@ Order matters: p (the truth) weights the log of q (the prediction).
 The minus sign matters: log q ≤ 0, so without it you get a negative number,
 and minimising that would reward the *worse* prediction.
 
-THE SEED'S EXAMPLE
-------------------
+WORKED EXAMPLE
+--------------
 True label p = [1, 0] (class 0). Two predictions:
     q1 = [0.9, 0.1]  ->  H(p, q1) = -log 0.9 = 0.105361 nats (0.152003 bits)
     q2 = [0.2, 0.8]  ->  H(p, q2) = -log 0.2 = 1.609438 nats
@@ -39,9 +39,9 @@ WHAT YOU WRITE
 THE FIGURE (make run-module-1, and the test compares it with plots_baseline/)
 ----------
 The cross-entropy of a two-class prediction as q (the probability given to
-class 0) sweeps from 0 to 1, for a few true distributions p. Each curve bottoms
-out at q = p, and its lowest value is H(p). The seed's q1 and q2 are marked on
-the p = 1 curve.
+class 0) sweeps from 0 to 1, for a few true distributions p (p = the true
+probability of class 0). Each curve bottoms out at q = p, and its lowest value
+is H(p). The worked example's q1 and q2 are marked on the p = 1 curve.
 """
 
 from __future__ import annotations
@@ -76,8 +76,10 @@ def entropy(p, base=None):
     p = as_distribution(p, "p")
     check_base(base)
     # TODO 1.2: sum p·surprisal(p) over the last axis (axis=-1). Where p is 0 the
-    #   term must be 0, not 0·inf = nan: use np.where (or p > 0 as a mask).
-    raise TODO("1.2", "sum p·surprisal(p) over the last axis (axis=-1). Where p is 0 the term must be 0, not 0·inf = nan: use np.where (or p > 0 as a mask).")
+    #   term must be 0, not 0·inf = nan. np.where(c, a, b) computes a and b
+    #   everywhere, so masking the product is not enough: take the surprisal of p
+    #   with its zeros replaced by 1 (surprisal(1) = 0), then zero those terms.
+    raise TODO("1.2", "sum p·surprisal(p) over the last axis (axis=-1). Where p is 0 the term must be 0, not 0·inf = nan. np.where(c, a, b) computes a and b everywhere, so masking the product is not enough: take the surprisal of p with its zeros replaced by 1 (surprisal(1) = 0), then zero those terms.")
 
 
 def cross_entropy(p, q, eps=1e-12, base=None):
@@ -125,7 +127,7 @@ def plot_binary_cross_entropy():
 
 
 def report():
-    """Print the seed's numbers (make run-module-1)."""
+    """Print the worked example's numbers (make run-module-1)."""
     for name, q in (("q1", SEED_Q1), ("q2", SEED_Q2)):
         nats = cross_entropy(SEED_P, q)
         bits = cross_entropy(SEED_P, q, base=2)

@@ -17,7 +17,7 @@ the two losses differ by a constant and have the same gradients.
 KL is not a distance:
 - it is asymmetric, KL(p || q) != KL(q || p) in general, and
 - it is infinite where q(x) = 0 < p(x): predicting "impossible" for something
-  that happens costs without bound. (Clipping q at a tiny eps, as the seed's
+  that happens costs without bound. (Clipping q at a tiny eps, as many tutorials'
   code does, turns that infinity into an arbitrary finite number; here we want
   to see it.)
 

@@ -68,7 +68,7 @@ WHAT YOU WRITE
 
 THE FIGURE (make run-module-3, and the test compares it with plots_baseline/)
 ----------
-The seed's three logits [x, 0.5, -1] with x swept from -4 to 4: each class's
+The example's three logits [x, 0.5, -1] with x swept from -4 to 4: each class's
 probability as x varies, at temperatures 0.5, 1 and 2 (one panel each). Raising
 one logit takes probability from all the others; classes 0 and 1 are equally
 likely exactly where x = 0.5; the low temperature makes the switch sharp, the
@@ -221,7 +221,7 @@ def relative_error(a, b):
 # ---------------------------------------------------------------------------
 # Given code: the figure and the printout. They use your functions above.
 
-SEED_LOGITS = (0.5, -1.0)  # the seed's logits of classes 1 and 2; class 0's logit x varies
+SEED_LOGITS = (0.5, -1.0)  # the example's logits of classes 1 and 2; class 0's logit x varies
 TEMPERATURES = (0.5, 1.0, 2.0)
 EXAMPLE_LOGITS = np.array([[4.0, 2.0, 1.0], [0.0, 5.0, 1.0]])
 EXAMPLE_TARGETS = np.array([[1.0, 0.0, 0.0], [0.0, 0.8, 0.2]])

@@ -29,8 +29,8 @@ Stability: 1 / (1 + exp(-z)) calls exp(1000) = inf at z = -1000, and numpy
 warns "overflow". Only ever exponentiate a number <= 0:
     z >= 0:  1 / (1 + exp(-z))        z < 0:  exp(z) / (1 + exp(z)).
 
-THE SEED'S EXPERIMENT
----------------------
+THE EXPERIMENT
+--------------
 Two Gaussian blobs (kata.datasets.two_blobs(): 100 points around (-2, -2) are
 class 0, 100 around (2, 2) are class 1). Start from w = [0, 0], b = 0, so
 p = 1/2 everywhere and the loss is log 2 = 0.693147 nats (a coin flip). Run
@@ -230,7 +230,7 @@ def probability_grid(w, b, n=101, limits=LIMITS):
 
 
 def plot_loss_curve():
-    """Figure 1: the mean BCE at each epoch of the seed's training run."""
+    """Figure 1: the mean BCE at each epoch of the worked training run."""
     X, y = two_blobs()
     result = train_logistic_regression(X, y)
     final = binary_cross_entropy(y, predict_proba(X, result.w, result.b))
@@ -259,7 +259,7 @@ def plot_boundary_snapshots():
 
 
 def report():
-    """Print the seed's run (make run-module-4)."""
+    """Print the worked training run (make run-module-4)."""
     X, y = two_blobs()
     w0, b0 = np.zeros(2), 0.0
     print(f"loss at w = 0, b = 0: {binary_cross_entropy(y, predict_proba(X, w0, b0)):.6f} nats "

@@ -6,7 +6,7 @@ Softmax turns logits z into probabilities, and its log is the loss's input:
     log softmax(z)_i = log( e^(z_i) / Σ_j e^(z_j) )
 Written exactly like that it breaks. The largest float32 is about 3.4e38, and
 ln(3.4e38) = 88.72, so e^z is +inf in float32 as soon as z > 88.72 (in float64
-the limit is 709.78). The seed's logits [10, 20, 100] are harmless on paper,
+the limit is 709.78). The example logits [10, 20, 100] are harmless on paper,
 but e^100 is inf in float32. For z = [100, 0, -100] in float32:
     e^z = [inf, 1, 3.7e-44],   Σ = inf,   e^z / Σ = [inf/inf, 0, 0] = [nan, 0, 0]
     log  ->  [nan, -inf, -inf]          the right answer is [0, -100, -200]
@@ -46,7 +46,7 @@ original Inception-v3 recipe):
     q = (1 - ε)·target + ε/C          (every row still sums to 1)
 For C = 3, ε = 0.1 the one-hot [1, 0, 0] becomes [0.9333, 0.0333, 0.0333].
 A common variant gives the true class 1 - ε and spreads ε over the *other*
-C - 1 classes: ε/(C - 1) each, i.e. [0.9, 0.05, 0.05] here (the seed's example).
+C - 1 classes: ε/(C - 1) each, i.e. [0.9, 0.05, 0.05] here (a common textbook example).
 It is torch's rule with ε' = ε·C/(C - 1), so the same ε smooths more; the
 course (and torch) use ε/C. The smoothed loss is the cross-entropy with q:
     loss = -Σ_k q_k log p_k = (1 - ε)·(-log p_true) + ε·mean_k(-log p_k)

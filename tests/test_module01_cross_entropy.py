@@ -37,7 +37,8 @@ def test_surprisal_in_nats_and_bits(mod):
                            (1.0, "that is 1 bit: with base=None the answer is in nats (natural log)"),
                            (math.log10(2), "that is log base 10: use the natural log np.log")])
     expect_close(mod.surprisal(0.5, base=2), 1.0, "surprisal(0.5, base=2)",
-                 mistakes=[(LN2, "that is the answer in nats: divide by log(base) for other units")])
+                 mistakes=[(LN2, "that is the answer in nats: divide by log(base) for other units"),
+                           (LN2 * LN2, "you multiplied by log(base): to change units, divide by it")])
     expect_close(mod.surprisal(0.25, base=2), 2.0, "surprisal(0.25, base=2)")
 
 
@@ -100,7 +101,10 @@ def ce_mistakes(p, q, expected):
     """Values that known mistakes produce for cross_entropy(p, q), with their diagnosis."""
     n_classes = len(p)
     swapped = -sum(qi * math.log(max(pi, 1e-12)) for pi, qi in zip(p, q))
+    swapped_unclipped = math.inf if 0.0 in p else swapped
     return [
+        (swapped_unclipped, "the log is being taken of p, which has a 0 here: the arguments are swapped. "
+                            "The truth p weights the log of the prediction q"),
         (-expected, "a negative cross-entropy means the minus sign is missing: log q <= 0, so H = -Σ p log q"),
         (expected / n_classes, "you took the mean over the classes; cross-entropy sums p·(-log q) over them"),
         (swapped, "that is H(q, p): the arguments are swapped. The truth p weights the log of the prediction q"),

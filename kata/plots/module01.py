@@ -10,7 +10,7 @@ def binary_cross_entropy(qs, curves, minima, seed_points):
     fig = new_figure()
     ax = fig.add_subplot()
     for colour, (p, curve) in zip(COLOURS, curves.items()):
-        ax.plot(qs, curve, color=colour, lw=2, label=f"true p = {p:g}")
+        ax.plot(qs, curve, color=colour, lw=2, label=f"true P(class 0) = {p:g}")
         ax.plot([p], [minima[p]], "o", color=colour, ms=7, mfc="white", mew=2, clip_on=False, zorder=4)
     ax.plot([], [], "o", color="grey", mfc="white", mew=2, label="minimum at q = p (value H(p))")
     for q, value, label in seed_points:
