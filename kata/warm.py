@@ -32,7 +32,9 @@ from pathlib import Path
 IDLE_SECONDS = 3600
 PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "matplotlib.testing.compare", "PIL.Image", "pytest",
            "_pytest.python", "_pytest.terminal", "_hypothesis_pytestplugin", "hypothesis", "hypothesis.strategies",
-           "pytest_mpl.plugin", "pytest_timeout", "scipy.special", "torch", "torch.nn.functional")
+           "pytest_mpl.plugin", "pytest_timeout", "scipy.special", "torch", "torch.nn.functional", "torch.optim",
+           # the first optimizer step imports torch._dynamo (seconds); sklearn: module 10's digits
+           "torch._dynamo", "sklearn.datasets", "tqdm")
 
 
 def paths(root: Path) -> tuple[Path, Path]:
