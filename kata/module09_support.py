@@ -1,0 +1,120 @@
+"""Given code for module 9 (distillation and calibration): input checks and data.
+
+The learner does not write these. Each check returns float64 tensors and raises
+``ValueError`` with a sentence that says what was wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+import torch
+
+from kata.datasets import THREE_BLOB_CENTRES
+
+SPREAD = 1.5  # standard deviation of each blob: wide enough that the classes overlap
+
+
+def overlapping_blobs(n_per_class: int, seed: int, spread: float = SPREAD):
+    """Module 5's three blobs at (0, 0), (3, 3), (-3, 3), but with std ``spread``, so they overlap.
+
+    Returns X (3n, 2) float64 tensor and y (3n,) int64 tensor, ordered by class.
+    """
+    rng = np.random.RandomState(seed)
+    X = np.vstack([rng.randn(n_per_class, 2) * spread + centre for centre in THREE_BLOB_CENTRES])
+    y = np.repeat(np.arange(3), n_per_class)
+    return torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.int64)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run torch on one CPU thread inside the block, then restore the thread count.
+
+    The models here are tiny: splitting their matrix products over threads costs
+    more than it saves (on a busy 2-core machine, 40x more), and one thread gives
+    the same floating-point sums on every machine, so the figures match their baselines.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _as_tensor(x, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        try:
+            x = torch.as_tensor(np.asarray(x, dtype=float))
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be numbers (a tensor or an array), got {type(x).__name__}") from None
+    if not x.is_floating_point():
+        x = x.double()
+    return x
+
+
+def check_logits(logits, name: str = "logits") -> torch.Tensor:
+    """``logits`` as a float tensor of shape (N, C) with N >= 1, C >= 2, all finite."""
+    logits = _as_tensor(logits, name)
+    if logits.dim() != 2:
+        raise ValueError(f"{name} must have shape (N, C): a batch of rows of class scores, got shape {tuple(logits.shape)}")
+    if logits.shape[0] == 0:
+        raise ValueError(f"{name} is empty: there is no example in the batch")
+    if logits.shape[1] < 2:
+        raise ValueError(f"{name} needs at least 2 classes (columns), got shape {tuple(logits.shape)}")
+    if not torch.isfinite(logits).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return logits
+
+
+def check_logit_pair(student_logits, teacher_logits):
+    """Student and teacher logits, both (N, C) and of the same shape."""
+    student = check_logits(student_logits, "student_logits")
+    teacher = check_logits(teacher_logits, "teacher_logits")
+    if student.shape != teacher.shape:
+        raise ValueError(f"student_logits and teacher_logits must have the same shape, "
+                         f"got {tuple(student.shape)} and {tuple(teacher.shape)}")
+    return student, teacher
+
+
+def check_temperature(T) -> float:
+    """A temperature must be a finite number > 0."""
+    try:
+        value = float(T)
+    except (TypeError, ValueError):
+        raise ValueError(f"the temperature T must be a number, got {T!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"the temperature T must be positive and finite, got {value}")
+    return value
+
+
+def check_labels(labels, n_rows: int, n_classes: int) -> torch.Tensor:
+    """Class indices: an integer tensor of shape (N,) with values in [0, C)."""
+    if not isinstance(labels, torch.Tensor):
+        labels = torch.as_tensor(np.asarray(labels))
+    if labels.is_floating_point() or labels.dtype == torch.bool:
+        raise ValueError(f"labels must be integer class indices, got dtype {labels.dtype}")
+    if labels.shape != (n_rows,):
+        raise ValueError(f"labels must have shape ({n_rows},), one class index per row, got {tuple(labels.shape)}")
+    if (labels < 0).any() or (labels >= n_classes).any():
+        raise ValueError(f"labels must be class indices in [0, {n_classes}), got min {int(labels.min())}, max {int(labels.max())}")
+    return labels.long()
+
+
+def check_probabilities(probs, labels, n_bins: int):
+    """(N, C) probability rows summing to 1, (N,) labels, and a bin count >= 1."""
+    probs = _as_tensor(probs, "probs")
+    if probs.dim() != 2 or probs.shape[0] == 0:
+        raise ValueError(f"probs must have shape (N, C) with N >= 1, got shape {tuple(probs.shape)}")
+    if torch.isnan(probs).any() or (probs < 0).any() or (probs > 1).any():
+        raise ValueError("probs must hold probabilities in [0, 1]")
+    totals = probs.sum(dim=-1)
+    if not torch.allclose(totals, torch.ones_like(totals), atol=1e-6):
+        worst = totals[(totals - 1).abs().argmax()]
+        raise ValueError(f"each row of probs must sum to 1 (a distribution over the classes), got a sum of {float(worst):.6g}")
+    labels = check_labels(labels, probs.shape[0], probs.shape[1])
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be a whole number >= 1, got {n_bins!r}")
+    return probs, labels
