@@ -359,7 +359,7 @@ def expect_gradients(got, expected, mistakes, call, rtol, atol):
         if np.allclose(value, want, rtol=rtol, atol=atol):
             continue
         worst = np.unravel_index(np.argmax(np.abs(value - want)), want.shape)
-        why = diagnose(value, [(m[index].numpy(), reason) for m, reason in mistakes])
+        why = diagnose(value, [(m[index].numpy(), reason) for m, reason in mistakes], expected=want)
         fail(f"{call}: {name} differs from torch's autograd, e.g. at {tuple(int(i) for i in worst)} it is "
              f"{value[worst]:.6g}, expected {want[worst]:.6g}" + (f": {why}" if why else "."))
 
