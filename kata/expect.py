@@ -82,27 +82,39 @@ def _close(a, b, rtol, atol) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
 
 
-def diagnose(got, mistakes: Mistakes, rtol=1e-4, atol=1e-6, expected=None) -> str | None:
-    """The diagnosis of the first known mistake whose value ``got`` matches.
+def diagnose(got, mistakes: Mistakes, rtol=1e-4, atol=1e-6, expected=None, tolerance=(0.0, 0.0)) -> str | None:
+    """The diagnosis of the known mistake whose value ``got`` matches, if any.
 
-    A mistake whose value cannot be told apart from ``expected`` (say, dividing
-    by N when nothing is ignored) is never named; a near miss gets its own words.
+    With ``expected`` given, a mistake only counts when ``got`` is closer to it
+    than to the expected value, and a mistake that the test's own ``tolerance``
+    (rtol, atol) cannot tell apart from the right answer is never named (dividing
+    by N is right when nothing is ignored). A close answer that matches no
+    mistake is a near miss.
     """
-    if expected is not None and _close(got, expected, rtol, atol):
-        return NEAR_MISS
     for value, why in mistakes:
         try:
-            if expected is not None and _close(value, expected, rtol, atol):
+            if not _close(got, value, rtol, atol):
                 continue
-            if _close(got, value, rtol, atol):
-                return why
+            if expected is not None:
+                if _close(value, expected, *tolerance):
+                    continue
+                if _distance(got, value) >= _distance(got, expected):
+                    continue
+            return why
         except (TypeError, ValueError):
             continue
+    if expected is not None and _close(got, expected, rtol, atol):
+        return NEAR_MISS
     return None
 
 
-NEAR_MISS = ("nearly right, but not to the precision this test needs: look for lost precision "
-             "(a float32 step, or a division done in a lower precision)")
+NEAR_MISS = ("close, but not equal within this test's tolerance: look for lost precision (a float32 step) "
+             "or a slightly different order of operations")
+
+
+def _distance(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b))) if a.shape == b.shape else np.inf
 
 
 def relative_difference(got, expected) -> float:
@@ -132,7 +144,7 @@ def expect_close(
         value = expect_shape(got, expected_array.shape, call, diagnoses=shape_diagnoses)
     if _close(value, expected_array, rtol, atol):
         return value
-    why = diagnose(value, mistakes, expected=expected_array)
+    why = diagnose(value, mistakes, expected=expected_array, tolerance=(rtol, atol))
     if why == NEAR_MISS:
         fail(f"{call} returned {np.array2string(np.asarray(value), precision=12)}, expected "
              f"{np.array2string(expected_array, precision=12)} (relative difference "

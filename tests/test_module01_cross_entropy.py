@@ -40,6 +40,8 @@ def test_surprisal_in_nats_and_bits(mod):
                  mistakes=[(LN2, "that is the answer in nats: divide by log(base) for other units"),
                            (LN2 * LN2, "you multiplied by log(base): to change units, divide by it")])
     expect_close(mod.surprisal(0.25, base=2), 2.0, "surprisal(0.25, base=2)")
+    expect_close(mod.surprisal(0.1, base=10), 1.0, "surprisal(0.1, base=10)",
+                 mistakes=[(math.log(10) / LN2, "that is in bits: use the base you were given, log(q) / log(base)")])
 
 
 @pytest.mark.task("1.1")
@@ -79,10 +81,19 @@ def test_entropy_of_the_seed_distribution_in_bits(mod):
 
 @pytest.mark.task("1.2")
 def test_entropy_counts_zero_probabilities_as_zero(mod):
-    expect_close(mod.entropy([1.0, 0.0]), 0.0, "entropy([1, 0])", atol=1e-12,
-                 mistakes=[(np.nan, "NaN comes from 0·log 0 = 0·inf: the p = 0 terms must be dropped, not multiplied")])
+    zero_log_zero = ("0·log 0 = 0·inf gives NaN: the p = 0 terms must be dropped, not multiplied "
+                     "(np.where computes both branches, so take the surprisal of p with its zeros replaced by 1)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            got = mod.entropy([1.0, 0.0])
+        except RuntimeWarning:
+            pytest.fail(f"entropy([1, 0]) made numpy warn: {zero_log_zero}", pytrace=False)
+    expect_close(got, 0.0, "entropy([1, 0])", atol=1e-12, mistakes=[(np.nan, zero_log_zero)])
     expect_close(mod.entropy([0.5, 0.5, 0.0]), LN2, "entropy([.5, .5, 0])")
     expect_close(mod.entropy([0.25] * 4), math.log(4), "entropy of 4 equally likely classes")
+    expect_close(mod.entropy([0.25] * 4, base=4), 1.0, "entropy of 4 equally likely classes, base=4",
+                 mistakes=[(2.0, "that is in bits: pass the base you were given on to surprisal")])
 
 
 @pytest.mark.task("1.2")
@@ -127,6 +138,8 @@ def test_seed_example_in_bits(mod):
 @pytest.mark.task("1.3")
 def test_the_better_prediction_has_the_lower_loss(mod):
     good, bad = mod.cross_entropy(P, Q1), mod.cross_entropy(P, Q2)
+    expect_true(np.isfinite(good), f"cross_entropy([1, 0], [0.9, 0.1]) returned {float(good)}: with no zero in q the "
+                "loss is finite, so the log is being taken of p (which has a 0): the arguments are swapped")
     expect_true(good < bad, f"cross_entropy gave {float(good):.6f} for the right guess q1 and {float(bad):.6f} for the wrong "
                 "guess q2: a loss must be lower for the better prediction (is the minus sign missing?)")
 
@@ -136,7 +149,8 @@ def test_clipping_keeps_log_zero_away(mod):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expect_close(mod.cross_entropy([1.0, 0.0], [0.0, 1.0]), MINUS_LN_EPS, "cross_entropy([1, 0], [0, 1])",
-                     rtol=1e-5, mistakes=[(np.inf, "log 0 = -inf: clip q to [eps, 1] before taking the log")])
+                     rtol=1e-5, mistakes=[(np.inf, "log 0 = -inf: clip q to [eps, 1] before taking the log "
+                                                   "(if you did, check that the log is of q and not of p)")])
         expect_close(mod.cross_entropy([1.0, 0.0], [1.0, 0.0]), 0.0, "cross_entropy([1, 0], [1, 0])", atol=1e-9,
                      mistakes=[(np.nan, "NaN is 0·log 0: clip q to [eps, 1] so every log is finite")])
         expect_close(mod.cross_entropy([0.0, 1.0], [1.0, 0.0], eps=1e-3), 6.907755,
