@@ -114,7 +114,8 @@ def next_step(tests: list[dict], target: str = "exercises") -> list[str]:
     line = _todo_line_number(module, target, task)
     first, _, rest = task.text.partition(". ")
     lines = [f"Next: task {task.id}, {task.function}() in {where}{line}",
-             f"      {first.rstrip('.')}." + (f" (The TODO{line} says more.)" if rest else "")]
+             f"      {first.rstrip('.')}." + (f" (more in the TODO at{line})" if rest and line else
+                                                   " (more in the TODO)" if rest else "")]
     failing = [m for m in _messages(status) if m != "not done yet"]
     if failing:
         lines.append(f"      now failing: {failing[0]}")
