@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; set PYTHON=python3.11 or similar")'
 	@$(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet $(PIP_ARGS) -e .
+	@PYTHONWARNINGS=ignore $(PY) -m pip install --quiet $(PIP_ARGS) -e .
 	@touch $@
 	@echo "Environment ready."
 
