@@ -64,7 +64,6 @@ install the extra (.venv/bin/pip install -e '.[tensorboard]') and run
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import sys
@@ -80,6 +79,7 @@ from tqdm.auto import tqdm
 from kata import TODO  # noqa: F401  (the stubs raise it)
 from kata.mnist import DigitSplits, default_splits, digits_splits, tensorboard_writer
 from kata.plots import module10 as draw
+from kata.torchtools import one_thread
 
 SEED = 0
 HIDDEN = 128
@@ -237,7 +237,7 @@ def fit(model, data: DigitSplits, epochs=EPOCHS, lr=LR, batch_size=BATCH_SIZE, s
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history = {key: [] for key in HISTORY_KEYS}
     bar = tqdm(range(epochs + 1), desc="epochs", unit="epoch", disable=not progress, leave=False)
-    with _one_thread():
+    with one_thread():
         for epoch in bar:
             # TODO 10.7: row `epoch` of the history. For epoch >= 1 first train one epoch,
             #   train_epoch(model, X_train, y_train, optimizer, batch_size, generator); epoch 0
@@ -250,17 +250,6 @@ def fit(model, data: DigitSplits, epochs=EPOCHS, lr=LR, batch_size=BATCH_SIZE, s
     if writer is not None:
         writer.close()
     return {key: np.asarray(values, dtype=float) for key, values in history.items()}
-
-
-@contextlib.contextmanager
-def _one_thread():
-    """Given: small models train faster on one CPU thread (far faster on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _show_epoch(epoch, epochs, history, bar, log, writer) -> None:

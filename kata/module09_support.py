@@ -6,7 +6,6 @@ The learner does not write these. Each check returns float64 tensors and raises
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
@@ -26,22 +25,6 @@ def overlapping_blobs(n_per_class: int, seed: int, spread: float = SPREAD):
     X = np.vstack([rng.randn(n_per_class, 2) * spread + centre for centre in THREE_BLOB_CENTRES])
     y = np.repeat(np.arange(3), n_per_class)
     return torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.int64)
-
-
-@contextlib.contextmanager
-def one_thread():
-    """Run torch on one CPU thread inside the block, then restore the thread count.
-
-    The models here are tiny: splitting their matrix products over threads costs
-    more than it saves (on a busy 2-core machine, 40x more), and one thread gives
-    the same floating-point sums on every machine, so the figures match their baselines.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _as_tensor(x, name: str) -> torch.Tensor:

@@ -76,7 +76,6 @@ THE FIGURES (make run-module-5, and the tests compare them with plots_baseline/)
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 
@@ -87,6 +86,7 @@ from torch import nn
 from kata import TODO  # noqa: F401  (the stubs raise it)
 from kata.datasets import three_blobs
 from kata.plots import module05 as draw
+from kata.torchtools import one_thread
 from kata.validate_module05 import (
     as_class_weight,
     as_features,
@@ -242,18 +242,6 @@ def blob_tensors(n_per_class=300, seed=0):
 def accuracy(model, X, y):
     """The fraction of rows of X whose predicted class is y."""
     return float((predict(model, X) == torch.as_tensor(y)).double().mean())
-
-
-@contextlib.contextmanager
-def one_thread():
-    """Run torch on one CPU thread: for tensors this small, threads only wait on each other
-    (on a busy 2-core machine training is 20x slower with 2 threads). The results are the same."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @functools.lru_cache(maxsize=1)

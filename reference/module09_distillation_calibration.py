@@ -99,10 +99,10 @@ from kata.module09_support import (
     check_logits,
     check_probabilities,
     check_temperature,
-    one_thread,
     overlapping_blobs,
 )
 from kata.plots import module09 as draw
+from kata.torchtools import one_thread
 
 
 def distillation_loss(student_logits, teacher_logits, T=4.0):

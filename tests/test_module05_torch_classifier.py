@@ -35,15 +35,6 @@ WEIGHTED_MEAN = 0.269295             # COURSE.md's oracle: 1.077179 / (1 + 3)
 WEIGHTED_MEAN_OVER_N = 0.538590      # the naive one: 1.077179 / 2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is much faster on a busy machine, and gives the same numbers."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def t64(values):
     return torch.tensor(values, dtype=torch.float64)
 

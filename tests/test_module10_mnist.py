@@ -34,15 +34,6 @@ AVERAGED = {(): "you averaged over the batch: keep one CE per example (reduction
 TRAINS = pytest.mark.timeout(60)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one CPU thread; the oracles use the same setting as fit()."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def images(n, size=8, seed=0):
     return torch.rand(n, 1, size, size, generator=torch.Generator().manual_seed(seed))
 
