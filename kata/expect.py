@@ -113,8 +113,15 @@ NEAR_MISS = ("close, but not equal within this test's tolerance: look for lost p
 
 
 def _distance(a, b) -> float:
+    """Largest elementwise gap; equal infinities (and NaN against NaN) are 0 apart, not inf - inf."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.max(np.abs(a - b))) if a.shape == b.shape else np.inf
+    if a.shape != b.shape:
+        return np.inf
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(a - b)
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    gap = np.where(same, 0.0, np.where(np.isnan(gap), np.inf, gap))
+    return float(np.max(gap)) if gap.size else 0.0
 
 
 def relative_difference(got, expected) -> float:
