@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, fail
+from kata.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, fail, show
 from kata.properties import PROPERTY, distributions
 
 MODULE = "module07_language_model"
@@ -485,7 +485,8 @@ def test_training_follows_plain_gradient_descent(mod):
     train, _ = texts(mod)
     got = trained(mod)
     if not isinstance(got, tuple) or len(got) != 2:
-        fail(f"train_bigram(ids) returned {type(got).__name__}, expected a tuple (probs, losses)")
+        what = f"a {type(got).__name__} of length {len(got)}" if isinstance(got, (tuple, list)) else type(got).__name__
+        fail(f"train_bigram(training text) returned {what}, expected a tuple (probs, losses)")
     probs, losses = got
     losses = expect_shape(losses, (50,), "train_bigram(training text): losses",
                           diagnoses={(51,): "one loss per step: record the loss of each of the `steps` steps, before its update"})
@@ -493,7 +494,7 @@ def test_training_follows_plain_gradient_descent(mod):
                  mistakes=[(math.log2(V), "that is in bits: F.cross_entropy gives nats, keep them"),
                            (math.log(V) * (len(train) - 1), "that is the summed loss: F.cross_entropy's default is the mean")],
                  )
-    _, oracle = gradient_descent(train, V, 5.0, 50)
+    oracle_probs, oracle = gradient_descent(train, V, 5.0, 50)
     if not np.allclose(losses, oracle, rtol=1e-5):
         _, no_zero = gradient_descent(train, V, 5.0, 50, zero_grad=False)
         _, after = gradient_descent(train, V, 5.0, 50, extra_step=True)
@@ -501,20 +502,31 @@ def test_training_follows_plain_gradient_descent(mod):
                      mistakes=[(no_zero, "the gradients pile up: clear logits.grad after every update"),
                                (after[1:], "the losses were recorded after the update: record loss.item() before it"),
                                (oracle / LN2, "those are bits: F.cross_entropy gives nats, keep them")])
-    check_table(probs, (V, V), "train_bigram(training text): probs")
+    probs = check_table(probs, (V, V), "train_bigram(training text): probs")
+    if not np.allclose(probs, oracle_probs, rtol=1e-6, atol=1e-12):
+        before, _ = gradient_descent(train, V, 5.0, 49)  # the softmax before the 50th update
+        expect_close(probs, oracle_probs, "train_bigram(training text): probs", rtol=1e-6, atol=1e-12,
+                     mistakes=[(before, "those are the probabilities from before the last update: return the softmax "
+                                        "of the logits after the loop has made all `steps` updates")])
 
 
 @pytest.mark.task("7.7")
-def test_the_trained_model_converges_to_the_count_model(mod):
+def test_the_trained_model_approaches_the_unsmoothed_count_model(mod):
     train, _ = texts(mod)
     probs, losses = trained(mod)
-    count_ce = nll(count_table(list(train), V, 1.0), zip(train[:-1], train[1:]))
-    trained_ce = nll(np.asarray(probs, dtype=float), zip(train[:-1], train[1:]))
-    expect_true(abs(trained_ce - count_ce) < 0.02,
-                f"after 50 steps the trained bigram scores {trained_ce:.4f} nats on its training text, the count model "
-                f"{count_ce:.4f}: they minimise the same loss and should end within 0.02 nats")
-    expect_true(abs(float(np.asarray(losses)[-1]) - count_ce) < 0.02,
-                f"the last training loss is {float(np.asarray(losses)[-1]):.4f} nats, the count model's {count_ce:.4f}: "
+    pairs = list(zip(train[:-1], train[1:]))
+    # Gradient descent minimises the training CE: its limit is the unsmoothed (k -> 0) count table, the
+    # maximum-likelihood bigram model. (Every character of the training text is a context, so k = 0 divides by no 0.)
+    mle_ce = nll(count_table(list(train), V, 0.0), pairs)
+    expect_true(abs(nll(count_table(list(train), V, 1.0), pairs) - mle_ce) < 0.001,
+                "the tests' own oracle: the add-one table should be within 0.001 nats of the unsmoothed one")
+    trained_ce = nll(np.asarray(probs, dtype=float), pairs)
+    expect_true(abs(trained_ce - mle_ce) < 0.02,
+                f"after 50 steps the trained bigram scores {trained_ce:.4f} nats on its training text, the unsmoothed "
+                f"count model {mle_ce:.4f}: they minimise the same loss and should end within 0.02 nats")
+    last = float(np.asarray(losses)[-1])
+    expect_true(abs(last - mle_ce) < 0.02,
+                f"the last training loss is {last:.4f} nats, the unsmoothed count model's {mle_ce:.4f}: "
                 "they should end within 0.02 nats")
 
 
@@ -549,8 +561,12 @@ def test_figure_numbers_training_curve(mod):
                     f"the {name} model's exact rate {endless:.4f} bits must lie between the entropy rate and the unigram entropy")
         expect_true(results[name]["heldout"] < UNIGRAM_ENTROPY_BITS,
                     f"the {name} model scores {results[name]['heldout']:.4f} bits on held-out text, above the unigram entropy")
-    expect_true(abs(results["count"]["train"] - results["trained"]["train"]) < 0.02 / LN2,
-                "the trained and count models should end within 0.02 nats of each other on the training text")
+    count_train = expect_number(results["count"]["train"], "language_model_results()['count']['train']")
+    trained_train = expect_number(results["trained"]["train"], "language_model_results()['trained']['train']")
+    expect_true(abs(count_train - trained_train) < 0.02 / LN2,
+                f"language_model_results(): on the training text the trained model scores {trained_train:.4f} bits and "
+                f"the add-one count model {count_train:.4f} bits; expected them within 0.02 nats "
+                f"({0.02 / LN2:.4f} bits) of each other")
     unigram = expect_number(results["unigram"]["endless"], "the unigram model on endless text")
     expect_true(unigram >= UNIGRAM_ENTROPY_BITS - 1e-9, f"the unigram model's rate {unigram:.4f} bits is below the unigram entropy")
 
@@ -584,13 +600,15 @@ def test_sweep_matches_gradient_descent(mod):
 @pytest.mark.task("7.8")
 def test_figure_numbers_learning_rate_sweep(mod):
     finals = expect_shape(full_sweep(mod), (9,), "learning_rate_sweep(training text)")
+    expect_true(np.all(np.isfinite(finals)) and np.all(finals > 1.0),
+                f"learning_rate_sweep(training text) returned {show(finals)}: expected every final loss to be a finite "
+                "number of nats above 1")
     lrs = list(mod.LEARNING_RATES)
     best = lrs[int(np.argmin(finals))]
     expect_true(lrs[0] < best < lrs[-1], f"the best learning rate came out as {best:g}: the too-small and too-large ends should lose")
     expect_true(finals[0] > finals[lrs.index(5.0)] + 0.1 and finals[-1] > finals[lrs.index(5.0)] + 0.1,
                 f"the final losses {np.round(finals, 4).tolist()} should be clearly worse at the smallest and the largest "
                 "learning rate than at lr 5")
-    expect_true(np.all(finals > 1.0) and np.all(np.isfinite(finals)), "every final loss should be a finite number of nats above 1")
 
 
 @pytest.mark.task("7.8")
