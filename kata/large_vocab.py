@@ -10,13 +10,21 @@ method freed cannot be reused by the next and hide its peak:
 2. on Linux it resets the kernel's high-water mark of its resident memory
    (``/proc/self/clear_refs``), reads its resident memory (VmRSS), runs the loss
    forward and backward once, and reads the high-water mark (VmHWM). The peak
-   extra memory is VmHWM − VmRSS: every byte the forward and backward pass made
-   resident, the gradients of ``hidden`` and ``weight`` included;
+   extra memory is VmHWM − VmRSS: the most memory resident at any one moment of
+   the run, above what was resident before it. Memory freed and reused during
+   the run counts once. ``hidden.grad`` and ``weight.grad`` are in it only if
+   they are alive at that moment (chunked: yes, they are allocated when the
+   backward pass starts; naive: no, they come after the (N, V) matrices are
+   freed). The child runs with ``MALLOC_MMAP_THRESHOLD_=131072`` so that glibc
+   hands every freed block of 128 KiB or more straight back to the system.
+   With glibc's default the threshold grows after the first large free, later
+   blocks come from its heap and freed ones stay resident there: the chunked
+   peak then read about 18 MiB more than was ever alive at once;
 3. elsewhere (macOS) it falls back to the growth of ``resource.getrusage``'s
    ru_maxrss across the run, which under-counts when the set-up peaked higher
    than the run will (the report says which way it measured).
 
-    python -m kata.large_vocab --child naive 2048 256 32768 1024 float32 reference
+    MALLOC_MMAP_THRESHOLD_=131072 python -m kata.large_vocab --child naive 2048 256 32768 1024 float32 reference
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = "module08_large_vocab"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# glibc: blocks of at least this many bytes are mmap-ed and returned to the system when freed (see measure_peak)
+MMAP_THRESHOLD = 128 * 1024
 
 
 # ---------------------------------------------------------------------------
@@ -124,7 +134,7 @@ def _child(method: str, n_tokens: int, hidden_size: int, vocab: int, chunk_size:
         loss = loss_of(hidden, weight, targets)
         loss.backward()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale // 1024
-    return {"method": method, "peak_extra_bytes": max(peak - before, 0) * 1024, "how": how, "loss": float(loss)}
+    return {"method": method, "peak_extra_bytes": max(peak - before, 0) * 1024, "how": how, "loss": loss.item()}
 
 
 def measure_peak(method: str, n_tokens: int, hidden_size: int, vocab: int, chunk_size: int,
@@ -135,7 +145,8 @@ def measure_peak(method: str, n_tokens: int, hidden_size: int, vocab: int, chunk
     """
     command = [sys.executable, "-m", "kata.large_vocab", "--child", method, str(n_tokens), str(hidden_size),
                str(vocab), str(chunk_size), dtype, target]
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:

@@ -8,10 +8,10 @@ the loss is the mean cross-entropy of those logits against the next tokens.
 At today's sizes that matrix is huge: 8192 tokens × 256,000 words (Gemma 2) is
 2.1 billion float32 numbers, 8.4 GB, and the backward pass needs more of the
 same size. Cut Cross-Entropy (Apple, ICLR 2025) reports the loss's memory on
-Gemma 2 falling from 24 GB to 1 MB; Liger-Kernel's fused linear cross-entropy
-more than 4x less memory. The trick: never hold the (N, V) logits. Compute them
-a block at a time, keep only what the loss needs, and recompute the blocks in
-the backward pass.
+Gemma 2 falling from 24 GB to 1 MB; Liger-Kernel reports more than 4x less
+memory for its fused linear cross-entropy at a 128k vocabulary. The trick:
+never hold the (N, V) logits. Compute them a block at a time, keep only what
+the loss needs, and recompute the blocks in the backward pass.
 
 THE MATHS
 ---------
@@ -81,11 +81,15 @@ WHAT make run-module-8 MEASURES
 -------------------------------
 It runs each method's forward + backward once at N = 2048 tokens, H = 256,
 V = 32768, chunk_size 1024, float32, each in a fresh Python process, and prints
-the peak extra RESIDENT memory of that process (on Linux: the kernel's high-water
-mark VmHWM, reset just before the run, minus the resident memory VmRSS before
-it). That counts every byte the run touched, the gradients of hidden (N×H) and
-weight (V×H) included, which both methods must produce. Your formula counts the
-temporaries only, so it prints beside the measurement, not instead of it.
+its PEAK EXTRA RESIDENT MEMORY: the most memory resident at any one moment of
+the run, above what was resident just before it (on Linux: the kernel's
+high-water mark VmHWM, reset just before the run, minus VmRSS before it; the
+process returns large freed blocks to the system at once, so memory freed and
+reused during the run counts once). Your formula counts the loss's temporaries
+only, so it prints beside the measurement. The gradients of hidden (N×H) and
+weight (V×H), 34 MiB here, are inside the chunked peak (they are allocated
+when the backward pass starts and filled block by block) but not the naive
+one (they are allocated after its peak, once the (N, V) matrices are freed).
 """
 
 from __future__ import annotations
@@ -221,9 +225,10 @@ def chunked_cross_entropy_backward(hidden, weight, targets, lse, chunk_size, ign
     if lse.shape != (hidden.shape[0],):
         raise ValueError(f"lse must have shape ({hidden.shape[0]},), one logsumexp per token, got {tuple(lse.shape)}")
     # TODO 8.5: kept = targets != ignore_index and scale = grad_loss / count, with
-    #   count = kept.sum().to(hidden.dtype) (an int count would round 1/count). Start grad_hidden and grad_weight at zero (torch.zeros_like). For each token
-    #   chunk rows = slice(t0, t0 + chunk_size) and each vocabulary chunk cols =
-    #   slice(v0, v0 + chunk_size): recompute the block of logits
+    #   count = kept.sum().to(hidden.dtype) (a float over an int64 tensor comes out in
+    #   float32, too coarse for float64). Start grad_hidden and grad_weight at zero
+    #   (torch.zeros_like). For each token chunk rows = slice(t0, t0 + chunk_size)
+    #   and each vocabulary chunk cols = slice(v0, v0 + chunk_size): recompute the block of logits
     #   hidden[rows] @ weight[cols].T; its softmax is torch.exp(logits - lse[rows, None]);
     #   subtract 1 where a kept row's target falls in [v0, v0 + chunk_size) (at column
     #   target - v0); multiply rows by kept (ignored rows get 0) and by scale. With
@@ -362,8 +367,9 @@ def report():
     mib = 2 ** 20
     grads_bytes = (n * h + v * h) * 4
     print(f"\nPeak extra memory of forward + backward, N={n}, H={h}, V={v}, chunk {c}, float32, each in a fresh process")
-    print(f"(measured: resident memory, the {grads_bytes / mib:.0f} MiB of hidden.grad and weight.grad included; "
-          "formula: your loss_memory_bytes, the temporaries only)")
+    print(f"(measured: the most memory resident at once during the run. It holds the {grads_bytes / mib:.0f} MiB of "
+          "hidden.grad and weight.grad for chunked;\n naive allocates them after its peak. "
+          "Formula: your loss_memory_bytes, the temporaries only)")
     measured = {}
     for method, chunk in (("naive", None), ("chunked", c)):
         result = measure_peak(method, n, h, v, c, "float32", __name__.split(".")[0])

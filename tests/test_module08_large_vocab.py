@@ -71,11 +71,27 @@ def chunk_mean_mistakes(hidden, weight, targets, chunk_size):
             (with_ignored, "the ignored tokens were counted (as class 0): leave rows with target == ignore_index out")]
 
 
+def described(got) -> str:
+    """What came back, in words: 'a tuple of length 3', 'a tensor of shape ()', 'None'."""
+    if got is None:
+        return "None"
+    if isinstance(got, (tuple, list)):
+        return f"a {type(got).__name__} of length {len(got)}"
+    if isinstance(got, (torch.Tensor, np.ndarray)):
+        return f"a {type(got).__name__} of shape {tuple(got.shape)}"
+    return f"a {type(got).__name__}"
+
+
+def expect_pair(got, call, names, why):
+    expect_true(isinstance(got, tuple) and len(got) == 2,
+                f"{call} returned {described(got)}, expected a tuple of two, ({names}): {why}")
+
+
 def forward(mod, hidden, weight, targets, chunk_size, ignore_index=IGNORE):
     """mod.chunked_cross_entropy_forward(...), checked to be a pair (loss, lse)."""
     got = mod.chunked_cross_entropy_forward(hidden, weight, targets, chunk_size, ignore_index)
-    expect_true(isinstance(got, tuple) and len(got) == 2,
-                "chunked_cross_entropy_forward should return a pair (loss, lse), the lse for the backward pass")
+    expect_pair(got, f"chunked_cross_entropy_forward(N={hidden.shape[0]}, V={weight.shape[0]}, chunk_size={chunk_size})",
+                "loss, lse", "the loss, and the N logsumexps the backward pass needs")
     return got
 
 
@@ -119,11 +135,27 @@ class LargestTensor(TorchFunctionMode):
         return out
 
 
-def expect_no_logits_matrix(largest, n, v, chunk_size, what):
-    expect_true(largest.numel < n * v / 4,
-                f"{what} made a tensor of shape {largest.shape} (in {largest.op}) for N = {n} tokens and V = {v} "
-                f"classes: that is the size of the logits matrix the chunked loss must never hold. Work in blocks of "
-                f"at most chunk_size × chunk_size = {chunk_size} × {chunk_size}")
+def expect_no_logits_matrix(largest, n, h, v, chunk_size, what):
+    """No tensor bigger than a chunk_size × chunk_size block, or than hidden (N, H) and weight (V, H) themselves.
+
+    The sizes are chosen so that every token against one vocabulary chunk (N × chunk_size) and one token chunk
+    against the whole vocabulary (chunk_size × V) are both bigger than that bound."""
+    bound = max(chunk_size * chunk_size, n * h, v * h)
+    assert min(n, v) * chunk_size > bound, "the test's sizes cannot tell a missing chunking apart"
+    if largest.numel <= bound:
+        return
+    if largest.numel >= n * v:
+        why = "that is the size of the whole (N, V) logits matrix, which the chunked loss must never hold"
+    elif largest.numel == n * chunk_size:
+        why = ("that is every token against one vocabulary chunk (N × chunk_size): the tokens are not chunked. "
+               "Loop over token chunks too, rows = slice(start, start + chunk_size)")
+    elif largest.numel == chunk_size * v:
+        why = ("that is one token chunk against the whole vocabulary (chunk_size × V): the vocabulary is not chunked. "
+               "Take the vocabulary chunk_size words at a time too")
+    else:
+        why = "that is bigger than one block"
+    fail(f"{what} made a tensor of shape {largest.shape} (in {largest.op}) for N = {n} tokens, H = {h} and V = {v} "
+         f"classes: {why}. A block holds at most chunk_size × chunk_size = {chunk_size} × {chunk_size} numbers")
 
 
 # --- 8.1 logsumexp_update ------------------------------------------------------
@@ -293,10 +325,10 @@ def test_forward_in_float32_is_within_1e5_of_torch(mod):
 
 @pytest.mark.task("8.4")
 def test_forward_never_builds_the_logits_matrix(mod):
-    hidden, weight, targets = inputs(24, 3, 60, seed=6)
+    hidden, weight, targets = inputs(36, 2, 60, seed=6)
     with LargestTensor() as largest:
         forward(mod, hidden, weight, targets, 6)
-    expect_no_logits_matrix(largest, 24, 60, 6, "chunked_cross_entropy_forward(N=24, V=60, chunk_size=6)")
+    expect_no_logits_matrix(largest, 36, 2, 60, 6, "chunked_cross_entropy_forward(N=36, H=2, V=60, chunk_size=6)")
 
 
 @pytest.mark.task("8.4")
@@ -340,7 +372,13 @@ def gradient_mistakes(hidden, weight, targets, grad_loss=1.0):
     softmax = torch.softmax(hidden @ weight.T, -1)
     unmasked = grad_loss * (softmax - onehot) / count
     no_softmax = "the softmax term is missing: the gradient of the logits is (softmax - onehot) / count, not just -onehot / count"
+    # grad_loss / kept.sum() with a Python float grad_loss: torch divides by the int64 count in float32
+    in_float32 = float(torch.tensor(grad_loss, dtype=torch.float32) / torch.tensor(count, dtype=torch.float32))
+    off = in_float32 * count / grad_loss
     return [
+        ((gh * off, gw * off), "1/count was computed in float32: a float divided by the int64 tensor kept.sum() "
+                               "comes out in torch's default dtype, float32. Convert the count first, "
+                               "kept.sum().to(hidden.dtype)"),
         ((only_onehot @ weight, only_onehot.T @ hidden), no_softmax),
         ((gh * count, gw * count), "the gradient is count times too large: divide by the count of kept tokens (the 1/N of the mean)"),
         ((gh * count / n, gw * count / n), "you divided by N, all the tokens: divide by the count of kept tokens"),
@@ -359,9 +397,11 @@ def expect_gradients(got, expected, mistakes, call, rtol, atol):
         if np.allclose(value, want, rtol=rtol, atol=atol):
             continue
         worst = np.unravel_index(np.argmax(np.abs(value - want)), want.shape)
-        why = diagnose(value, [(m[index].numpy(), reason) for m, reason in mistakes], expected=want)
+        why = diagnose(value, [(m[index].numpy(), reason) for m, reason in mistakes], expected=want,
+                       tolerance=(rtol, atol))
+        digits = ".12g" if np.allclose(value, want, rtol=1e-4, atol=1e-6) else ".6g"  # a near miss needs its digits
         fail(f"{call}: {name} differs from torch's autograd, e.g. at {tuple(int(i) for i in worst)} it is "
-             f"{value[worst]:.6g}, expected {want[worst]:.6g}" + (f": {why}" if why else "."))
+             f"{value[worst]:{digits}}, expected {want[worst]:{digits}}" + (f": {why}" if why else "."))
 
 
 @pytest.mark.task("8.5")
@@ -371,10 +411,10 @@ def test_backward_equals_torch_autograd_in_float64(mod):
     lse = torch.logsumexp(hidden @ weight.T, -1)
     mistakes = gradient_mistakes(hidden, weight, targets)
     for chunk_size in (1, 3, 8, 20):
+        call = f"chunked_cross_entropy_backward(N=8, V=17, chunk_size={chunk_size})"
         got = mod.chunked_cross_entropy_backward(hidden, weight, targets, lse, chunk_size, IGNORE, 1.0)
-        expect_true(isinstance(got, tuple) and len(got) == 2,
-                    "chunked_cross_entropy_backward should return a pair (grad_hidden, grad_weight)")
-        expect_gradients(got, (gh, gw), mistakes, f"chunked_cross_entropy_backward(N=8, V=17, chunk_size={chunk_size})", **EXACT)
+        expect_pair(got, call, "grad_hidden, grad_weight", "the gradients of hidden (N, H) and of weight (V, H)")
+        expect_gradients(got, (gh, gw), mistakes, call, **EXACT)
 
 
 @pytest.mark.task("8.5")
@@ -384,7 +424,9 @@ def test_loss_backward_fills_both_gradients_like_the_naive_loss(mod):
     h, w = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
     loss = mod.chunked_cross_entropy(h, w, targets, 4)
     (2.5 * loss).backward()
-    expect_true(h.grad is not None and w.grad is not None, "after loss.backward() hidden.grad or weight.grad is None")
+    missing = [name for name, grad in (("hidden.grad", h.grad), ("weight.grad", w.grad)) if grad is None]
+    expect_true(not missing, f"after (2.5 * chunked_cross_entropy(...)).backward(), {' and '.join(missing)} "
+                "is None, expected a gradient: return both gradients from chunked_cross_entropy_backward")
     expect_gradients((h.grad, w.grad), (gh, gw), gradient_mistakes(hidden, weight, targets, 2.5),
                      "(2.5 * chunked_cross_entropy(N=10 with 4 ignored, V=26, chunk_size=4)).backward()", **EXACT)
 
@@ -401,11 +443,11 @@ def test_float32_gradients_are_close_to_torch(mod):
 
 @pytest.mark.task("8.5")
 def test_backward_recomputes_in_blocks(mod):
-    hidden, weight, targets = inputs(24, 3, 60, seed=10)
+    hidden, weight, targets = inputs(36, 2, 60, seed=10)
     lse = torch.logsumexp(hidden @ weight.T, -1)
     with LargestTensor() as largest:
         mod.chunked_cross_entropy_backward(hidden, weight, targets, lse, 6, IGNORE, 1.0)
-    expect_no_logits_matrix(largest, 24, 60, 6, "chunked_cross_entropy_backward(N=24, V=60, chunk_size=6)")
+    expect_no_logits_matrix(largest, 36, 2, 60, 6, "chunked_cross_entropy_backward(N=36, H=2, V=60, chunk_size=6)")
 
 
 # --- 8.6 loss_memory_bytes and the figure ---------------------------------------------------------------
