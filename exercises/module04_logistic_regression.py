@@ -51,6 +51,10 @@ WHAT YOU WRITE
                                         loss history and snapshots of (w, b)
 4.6 accuracy(y_true, y_prob)            the fraction of points with (p >= 0.5) == y
 
+binary_cross_entropy and accuracy work on probabilities, so they take the truth
+first, as cross_entropy(p, q) and sklearn's metrics do (module 3's functions on
+logits took the prediction first, as torch's do).
+
 THE FIGURES (make run-module-4; the tests compare them with plots_baseline/)
 -----------
 1. The loss curve: mean BCE per epoch, starting at log 2 and falling.

@@ -35,6 +35,12 @@ d log_softmax(z)_i / d z_k = [i = k] - softmax(z)_k, and each t_n sums to 1):
 
 Don't forget the 1/N: it comes from the mean.
 
+Mind the argument order, which flips here: functions on probabilities take the
+truth first, cross_entropy(p, q) and kl_divergence(p, q) (as sklearn's
+log_loss(y_true, y_pred) does), but functions on logits take the prediction
+first, cross_entropy_from_logits(logits, targets) here and bce_logit_gradient(z, y)
+in module 2 (as torch's F.cross_entropy(input, target) does).
+
 CHECKING A GRADIENT
 -------------------
 A derivation can be wrong; numbers can tell. The central difference

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.expect import expect_close, expect_raises, expect_shape, expect_true
+from kata.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true
 from kata.properties import PROPERTY, distribution_pairs, distributions
 
 
@@ -46,12 +46,13 @@ def quietly(call, function, *args, **kwargs):
 
 
 SWAPPED = "that is KL(q || p): the arguments are swapped. KL(p || q) = Σ p log(p / q), weighted by the truth p"
+UPSIDE_DOWN = "a negative KL means the ratio is upside down: it is log(p / q), not log(q / p)"
 
 
 def kl_mistakes(kl, swapped, n_classes=3):
     return [
         (swapped, SWAPPED),
-        (-kl, "a negative KL means the ratio is upside down: it is log(p / q), not log(q / p)"),
+        (-kl, UPSIDE_DOWN),
         (kl / n_classes, "you took the mean over the classes; KL sums p·log(p/q) over them"),
     ]
 
@@ -77,8 +78,12 @@ def test_kl_is_asymmetric(mod):
 
 @pytest.mark.task("2.1")
 def test_kl_is_infinite_where_q_is_zero_but_p_is_not(mod):
-    got = quietly("kl_divergence([.5, .5], [1, 0])", mod.kl_divergence, [0.5, 0.5], [1.0, 0.0])
-    expect_close(got, np.inf, "kl_divergence([.5, .5], [1, 0])",
+    call = "kl_divergence([.5, .5], [1, 0])"
+    got = expect_number(quietly(call, mod.kl_divergence, [0.5, 0.5], [1.0, 0.0]), call)
+    # Named here rather than in `mistakes`: diagnose() measures |got - mistake|, and -inf - (-inf) is a NaN warning.
+    expect_true(got != -np.inf, f"{call} returned -inf, expected inf: the ratio is upside down, KL = Σ p log(p/q), "
+                "not log(q/p) (here .5·log(0/.5) = -inf where the honest answer is +inf)")
+    expect_close(got, np.inf, call,
                  mistakes=[(math.log(2), SWAPPED + " (KL([1, 0] || [.5, .5]) = log 2 is finite; this one is not)"),
                            (CLIPPED_KL, "you clipped q at 1e-12, which turns KL's honest infinity into an arbitrary "
                                         "13.1: where q = 0 < p, KL(p || q) is +inf. Do not clip")])
@@ -99,7 +104,9 @@ def test_kl_gives_one_value_per_row(mod):
     got = expect_shape(quietly(call, mod.kl_divergence, P, np.array([Q1, Q2])), (2,), call,
                        diagnoses={(3,): "you reduced over axis 0 (the batch); reduce over axis=-1, the classes",
                                   (): "you summed over everything; sum over axis=-1 only, one KL per row"})
-    expect_close(got, [KL_Q1, KL_Q2], call, mistakes=[([KL_Q1_P, KL_Q2_P], SWAPPED)])
+    expect_close(got, [KL_Q1, KL_Q2], call,
+                 mistakes=[([KL_Q1_P, KL_Q2_P], SWAPPED),
+                           ([-KL_Q1, -KL_Q2], UPSIDE_DOWN)])
 
 
 @pytest.mark.task("2.1")
@@ -132,13 +139,20 @@ def test_kl_of_a_distribution_with_itself_is_zero(mod, p):
 # --- 2.2 mse ----------------------------------------------------------------------------
 
 
+def mse_mistakes(expected, n_classes=3):
+    expected = np.asarray(expected, dtype=float)
+    return [
+        (n_classes * expected, "that is the sum of the squared differences: take the mean over the classes"),
+        (np.sqrt(expected), "that is the root of the MSE (RMSE): do not take the square root"),
+        (expected * n_classes / (n_classes - 1), f"you divided by C - 1 = {n_classes - 1}; the mean divides by "
+                                                 f"C = {n_classes}, the number of classes"),
+    ]
+
+
 @pytest.mark.task("2.2")
 def test_mse_of_the_table(mod):
     for q, expected, name in ((Q1, MSE_Q1, "[.1, .4, .5]"), (Q2, MSE_Q2, "[.1, .1, .8]")):
-        expect_close(mod.mse(P, q), expected, f"mse([.2, .3, .5], {name})",
-                     mistakes=[(3 * expected, "that is the sum of the squared differences: take the mean over the classes"),
-                               (math.sqrt(expected), "that is the root of the MSE (RMSE): do not take the square root"),
-                               (expected / 3 * 2, "that is mean over all but one class: divide by the number of classes")])
+        expect_close(mod.mse(P, q), expected, f"mse([.2, .3, .5], {name})", mistakes=mse_mistakes(expected))
 
 
 @pytest.mark.task("2.2")
@@ -147,7 +161,7 @@ def test_mse_gives_one_value_per_row(mod):
     got = expect_shape(mod.mse(P, np.array([Q1, Q2])), (2,), call,
                        diagnoses={(3,): "you averaged over axis 0 (the batch); average over axis=-1, the classes",
                                   (): "you averaged over everything; average over axis=-1 only, one MSE per row"})
-    expect_close(got, [MSE_Q1, MSE_Q2], call)
+    expect_close(got, [MSE_Q1, MSE_Q2], call, mistakes=mse_mistakes([MSE_Q1, MSE_Q2]))
 
 
 @pytest.mark.task("2.2")
@@ -175,8 +189,9 @@ def test_decomposition_of_the_table(mod):
                                (ce, "that is the cross-entropy: the tuple's order is (cross-entropy, entropy, KL)")])
         expect_close(got_kl, kl, f"decomposition(p, {name})[2], KL(p || {name})",
                      mistakes=[(KL_Q1_P if name == "q1" else KL_Q2_P, SWAPPED),
-                               (-kl, "a negative KL: that is H(p) - H(p, q), the wrong way round "
-                                     "(KL = H(p, q) - H(p) >= 0). Return your kl_divergence(p, q)")])
+                               (-kl, "a negative KL: either your kl_divergence (2.1) has the ratio upside down, "
+                                     "log(q/p) instead of log(p/q), or you returned H(p) - H(p, q) instead of "
+                                     "H(p, q) - H(p) >= 0. Return your kl_divergence(p, q), with log(p/q)")])
 
 
 @pytest.mark.task("2.3")

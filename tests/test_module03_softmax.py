@@ -24,8 +24,8 @@ LOG_SOFTMAX_1_2 = [-1.31326169, -0.31326169]
 EXAMPLE_LOGITS = np.array([[4.0, 2.0, 1.0], [0.0, 5.0, 1.0]])
 EXAMPLE_SOFT = np.array([[1.0, 0.0, 0.0], [0.0, 0.8, 0.2]])
 ROW_LOSSES = [0.169846, 0.824745]  # log(e^4 + e^2 + e) - 4;  .8 (lse - 5) + .2 (lse - 1) with lse = 5.024745
-MEAN_LOSS = 0.4972955  # (0.169846 + 0.824745) / 2
-INDEX_MEAN_LOSS = 0.0972955  # targets [0, 1]: (0.169846 + (5.024745 - 5)) / 2
+MEAN_LOSS = 0.49729545  # (0.16984602 + 0.82474489) / 2
+INDEX_MEAN_LOSS = 0.09729545  # targets [0, 1]: (0.16984602 + (5.02474489 - 5)) / 2
 
 OVERFLOW = ("exp of a logit near 1000 overflows float64 (exp overflows past ~709): subtract the max logit "
             "(along `axis`, keepdims=True) before np.exp; softmax does not change when a constant is subtracted")
@@ -217,7 +217,7 @@ def test_class_index_targets(mod):
     if np.asarray(got).shape == (2,):
         pytest.fail(f"{call} returned one loss per row; return their mean", pytrace=False)
     expect_close(got, INDEX_MEAN_LOSS, call, mistakes=batch_mistakes(INDEX_MEAN_LOSS, [0.169846, 0.024745], 3)
-                 + [(1.8472955, "lp[:, targets] picks every target class in every row (an N×N block): row n's "
+                 + [(1.84729545, "lp[:, targets] picks every target class in every row (an N×N block): row n's "
                                "loss is -lp[n, targets[n]], pick them with lp[np.arange(N), targets]")])
 
 

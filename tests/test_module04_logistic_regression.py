@@ -6,9 +6,11 @@ the seed's experiment in torch (float64, autograd gradients,
 F.binary_cross_entropy_with_logits, 100 plain gradient steps at lr = 0.1 from
 zeros) whose numbers are written down below. The gradient check computes its
 own central differences of its own loss (np.logaddexp), not the learner's.
-Each known mistake has its own diagnosis.
+Each known mistake has its own diagnosis; the two wrong update orders are
+computed by this file's own numpy loop (wrong_order_run).
 """
 
+import functools
 import math
 import warnings
 
@@ -55,16 +57,19 @@ SNAPSHOTS = {1: ([0.10609532448505608, 0.10023663311849203], 0.0),
              100: (W_FINAL, B_FINAL)}
 LOSSES_NO_NEGATIVE_TERM = [0.251552, 0.194734, 0.072094, 0.015597]  # losses[[1, 2, 10, 99]] if BCE drops (1 - y) log(1 - p)
 LOSSES_AFTER_UPDATE = [0.3919902659238752, 0.31997122315815646, 0.1370032617293372, 0.029947069627240433]
-B_GRAD_B_AFTER_W = -0.01097401364431814  # final b if grad_b is computed after w was updated
-B1_GRAD_B_AFTER_W = -0.00010793707540428699  # the same, after one epoch
 W_ASCENT = [-20.95384287444626, -19.705201021642278]  # w += lr * grad
 W_SUMMED = [17.663313387073206, 22.84207930625024]  # gradients summed, not averaged (200x larger)
 # the same run with lr = 0.5 for 5 epochs
 W_LR_HALF_5 = [0.8148249492701316, 0.7745492831769631]
 B_LR_HALF_5 = -0.004230888726839828
 
-UPDATE_ORDER = ("the bias took its gradient at the already-updated w: compute grad_w and grad_b from the same w, b, "
-                "then update both")
+B_AFTER_W = ("the bias gradient was taken after w was updated: compute both gradients at the same (w, b), "
+             "then update both")
+W_AFTER_B = ("the weight gradient was taken after b was updated: compute both gradients at the same (w, b), "
+             "then update both")
+# On this data grad_b = 0 at the start, so both wrong orders give the same weights (b lags one step behind).
+EITHER_ORDER = ("one gradient was taken after the other parameter was updated (grad_b at the new w, or grad_w at "
+                "the new b): compute both gradients at the same (w, b), then update both")
 SIGN = "the gradient has the wrong sign: it is prediction minus truth, p - y (with y - p, w - lr·grad climbs the loss)"
 SUMMED = "the gradient is 200 times too large: divide by N, the loss is a mean over the samples, so its gradient is too"
 
@@ -77,6 +82,39 @@ def oracle_loss(X, y, w, b):
     """Mean BCE from the logits, written stably: mean(log(1 + e^z) - y z)."""
     z = X @ np.asarray(w, dtype=float) + b
     return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+
+def expit(z):
+    """σ(z) = 1 / (1 + e^-z), written as exp(-log(1 + e^-z)) so that it never overflows."""
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+@functools.lru_cache(maxsize=None)
+def wrong_order_run(first, lr=0.1, epochs=100):
+    """A known mistake, run here with its own numpy loop: the parameter named `first` steps first and the
+    other one's gradient is then taken at the updated value ("w": grad_b at the new w; "b": grad_w at the new b).
+
+    Returns {epoch: (w (2,), b)} after each of the `epochs` updates, from w = 0, b = 0.
+    """
+    X, y = blobs()
+    w, b, after = np.zeros(2), 0.0, {}
+    for epoch in range(1, epochs + 1):
+        if first == "w":
+            w = w - lr * X.T @ (expit(X @ w + b) - y) / len(y)
+            b = b - lr * float(np.mean(expit(X @ w + b) - y))
+        else:
+            b = b - lr * float(np.mean(expit(X @ w + b) - y))
+            w = w - lr * X.T @ (expit(X @ w + b) - y) / len(y)
+        after[epoch] = (w.copy(), b)
+    return after
+
+
+def order_mistakes(epoch, lr=0.1, epochs=100):
+    """(weights mistakes, bias mistakes) of the two wrong update orders after `epoch` updates."""
+    grad_b_late = wrong_order_run("w", lr, epochs)[epoch]  # (w, b) when grad_b was taken at the new w
+    grad_w_late = wrong_order_run("b", lr, epochs)[epoch]  # (w, b) when grad_w was taken at the new b
+    return ([(grad_b_late[0], EITHER_ORDER), (grad_w_late[0], EITHER_ORDER)],
+            [(grad_b_late[1], B_AFTER_W), (grad_w_late[1], W_AFTER_B)])
 
 
 def central_differences(X, y, w, b, h=1e-5):
@@ -372,13 +410,13 @@ def test_training_starts_at_log_2_and_the_loss_falls(mod):
 def test_training_follows_the_seed_run(mod):
     X, y = blobs()
     w, b, losses, _ = train(mod, X, y)
+    w_order, b_order = order_mistakes(100)
     expect_close(w, W_FINAL, "train_logistic_regression(X, y).w after 100 epochs at lr = 0.1",
                  mistakes=[(W_ASCENT, "the weights ran away from the data: that is gradient ascent, w + lr·grad. "
                                       "Subtract: w = w - lr * grad_w"),
                            (W_SUMMED, "the steps were 200 times too big: the gradients were summed, not averaged over "
-                                      "the samples (divide by N)")])
-    expect_close(b, B_FINAL, "train_logistic_regression(X, y).b", atol=1e-9,
-                 mistakes=[(B_GRAD_B_AFTER_W, UPDATE_ORDER)])
+                                      "the samples (divide by N)")] + w_order)
+    expect_close(b, B_FINAL, "train_logistic_regression(X, y).b", atol=1e-9, mistakes=b_order)
     expect_close(losses[[1, 2, 10, 99]], [LOSSES[k] for k in (1, 2, 10, 99)], "losses[[1, 2, 10, 99]]",
                  mistakes=[(LOSSES_NO_NEGATIVE_TERM, "about half the right loss: your binary_cross_entropy drops "
                                                      "the class-0 term (1 - y) log(1 - p)"),
@@ -399,14 +437,14 @@ def test_training_keeps_copies_of_the_snapshots(mod):
     expect_close(b0, 0.0, "snapshots[0] bias (the start)")
     for epoch, (expected_w, expected_b) in SNAPSHOTS.items():
         got_w, got_b = snapshots[epoch]
+        w_order, b_order = order_mistakes(epoch)
         expect_close(got_w, expected_w, f"snapshots[{epoch}] weights (after {epoch} epoch{'' if epoch == 1 else 's'})",
-                     mistakes=[(W_FINAL, "every snapshot holds the final weights: store w.copy(), not w itself"),
-                               (-np.asarray(expected_w), "the weights moved away from the data: that is gradient ascent, "
-                                                         "w + lr·grad. Subtract: w = w - lr * grad_w"),
-                               (N * np.asarray(expected_w), SUMMED)]
-                     if epoch == 1 else [])
-        expect_close(got_b, expected_b, f"snapshots[{epoch}] bias", atol=1e-9,
-                     mistakes=[(B1_GRAD_B_AFTER_W, UPDATE_ORDER)] if epoch == 1 else [])
+                     mistakes=([(W_FINAL, "every snapshot holds the final weights: store w.copy(), not w itself"),
+                                (-np.asarray(expected_w), "the weights moved away from the data: that is gradient "
+                                                          "ascent, w + lr·grad. Subtract: w = w - lr * grad_w"),
+                                (N * np.asarray(expected_w), SUMMED)]
+                               if epoch == 1 else []) + w_order)
+        expect_close(got_b, expected_b, f"snapshots[{epoch}] bias", atol=1e-9, mistakes=b_order)
 
 
 @pytest.mark.task("4.5")
@@ -415,12 +453,14 @@ def test_training_uses_lr_and_epochs(mod):
     call = "train_logistic_regression(X, y, lr=0.5, epochs=5, snapshot_epochs=(5,))"
     w, b, losses, snapshots = train(mod, X, y, lr=0.5, epochs=5, snapshot_epochs=(5,), call=call)
     expect_shape(losses, (5,), f"{call}.losses")
+    w_order, b_order = order_mistakes(5, lr=0.5, epochs=5)
     expect_close(w, W_LR_HALF_5, f"{call}.w",
                  mistakes=[(W_FINAL, "lr and epochs are parameters: use the ones given"),
                            ([-4.667335, -4.398547], "that is gradient ascent, w + lr·grad: subtract, w = w - lr * grad_w"),
                            ([103.61279, 102.187858], SUMMED),
-                           ([0.350483, 0.330987], "that is lr = 0.1: lr is a parameter, step with the one given")])
-    expect_close(b, B_LR_HALF_5, f"{call}.b", atol=1e-9)
+                           ([0.350483, 0.330987], "that is lr = 0.1: lr is a parameter, step with the one given")]
+                 + w_order)
+    expect_close(b, B_LR_HALF_5, f"{call}.b", atol=1e-9, mistakes=b_order)
     expect_true(set(snapshots) == {5}, f"{call}.snapshots has keys {sorted(snapshots)}, expected only 5")
 
 
