@@ -165,6 +165,20 @@ def expect_close(
     return value
 
 
+def without_warnings(call: str, function, *args, why: str, **kwargs):
+    """``function(*args)``; a numpy warning fails the test with one sentence that ends in ``why``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return function(*args, **kwargs)
+        except RuntimeWarning as warning:
+            problem = str(warning)
+    # Failing outside the except block keeps every such failure one and the same to hypothesis.
+    fail(f"{call} raised a numpy warning ({problem}): {why}")
+
+
 def expect_true(condition: bool, message: str):
     if not condition:
         fail(message)

@@ -5,14 +5,13 @@ and σ(-10) = 1 / (1 + e^10) = 4.5397869e-5, never the reference itself.
 """
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true
+from kata.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, without_warnings
 from kata.properties import PROPERTY, distribution_pairs, distributions
 
 
@@ -32,17 +31,12 @@ BCE_GRAD_M10 = SIGMA_M10 - 1.0  # -0.99995460 (COURSE: -0.99995)
 MSE_GRAD_M10 = 2 * (SIGMA_M10 - 1.0) * SIGMA_M10 * (1 - SIGMA_M10)  # -9.0787494e-05 (COURSE: -9.08e-5)
 
 
+LOG_ZERO = ("a log of 0 or a 0·inf is being computed. Mask the p = 0 terms with np.where and compute "
+            "inside np.errstate(divide='ignore')")
+
+
 def quietly(call, function, *args, **kwargs):
-    """Call function(*args); a numpy warning becomes one sentence instead of an error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            return function(*args, **kwargs)
-        except RuntimeWarning as warning:
-            problem = str(warning)
-    # Failing outside the except block keeps every such failure one and the same to hypothesis.
-    pytest.fail(f"{call} raised a numpy warning ({problem}): a log of 0 or a 0·inf is being computed. "
-                "Mask the p = 0 terms with np.where and compute inside np.errstate(divide='ignore')", pytrace=False)
+    return without_warnings(call, function, *args, why=LOG_ZERO, **kwargs)
 
 
 SWAPPED = "that is KL(q || p): the arguments are swapped. KL(p || q) = Σ p log(p / q), weighted by the truth p"

@@ -6,14 +6,13 @@ gradient, float64), never the reference itself.
 """
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true
+from kata.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, without_warnings
 from kata.properties import PROPERTY, distributions, logits
 
 
@@ -34,16 +33,7 @@ LOG_OF_SOFTMAX = ("that is np.log(softmax(z)): exp(-1000) underflows to 0 and lo
 
 
 def calm(call, function, *args, why=None, **kwargs):
-    """Call function(*args); a numpy warning becomes one sentence (with `why`) instead of an error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            return function(*args, **kwargs)
-        except RuntimeWarning as warning:
-            problem = str(warning)
-    # Failing outside the except block keeps every such failure one and the same to hypothesis.
-    pytest.fail(f"{call} raised a numpy warning ({problem}): {why or 'an exp overflowed or a log of 0 was taken'}",
-                pytrace=False)
+    return without_warnings(call, function, *args, why=why or "an exp overflowed or a log of 0 was taken", **kwargs)
 
 
 def exp_normalised(z, axis):
