@@ -24,6 +24,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export KATA_TARGET := $(TARGET)
 export YES
+export KATA_NO_SERVER
 # Cached bytecode (and pytest's cached assertion rewrites) keep every run fast.
 unexport PYTHONDONTWRITEBYTECODE
 
