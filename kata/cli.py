@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from kata import course
@@ -58,14 +57,10 @@ def run_quietly(test_files: list[Path], target: str, json_path: Path, *extra: st
 
 
 def cmd_hint(number: str) -> int:
-    from kata import hints, progress
+    from kata import hints, learner, progress
 
     module = _module(number)
-    with tempfile.TemporaryDirectory() as tmp:
-        results_path = Path(tmp) / "results.json"
-        run_quietly([module.test_path], _target(), results_path)
-        results = json.loads(results_path.read_text())["tests"] if results_path.exists() else []
-    statuses = progress.statuses(module, results)
+    statuses = progress.statuses(module, learner.module_results(module, _target()))
     unfinished = [s for s in statuses if not s.done]
     if not unfinished:
         print(f"Module {module.number} is done: every task passes. On to the next module (make check-all).")

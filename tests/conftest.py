@@ -99,18 +99,22 @@ RECORD_PATH = os.environ.get("KATA_RECORD")  # make compare: keep the calls the 
 RECORDED: list[dict] = []
 
 
-def _record(name: str, args: tuple, kwargs: dict, seconds: float) -> None:
-    """Keep the first few small, picklable calls of each function (for make compare)."""
+def _record(name: str, blob: bytes | None, seconds: float) -> None:
+    """Keep the first few small, quick calls of each function (``blob``: their pickled arguments)."""
+    if blob is None or len(blob) > 200_000 or seconds > 2.0:
+        return
+    if sum(r["function"] == name for r in RECORDED) < 3:
+        RECORDED.append({"function": name, "call": blob})
+
+
+def _pickled(args, kwargs) -> bytes | None:
+    """The arguments as they are before the call (it may change them), or None if they cannot travel."""
     import pickle
 
-    if sum(r["function"] == name for r in RECORDED) >= 3 or seconds > 2.0:
-        return
     try:
-        blob = pickle.dumps((args, kwargs))
-    except Exception:  # noqa: BLE001 - some arguments (lambdas, generators) cannot travel
-        return
-    if len(blob) <= 200_000:
-        RECORDED.append({"function": name, "call": blob})
+        return pickle.dumps((args, kwargs))
+    except Exception:  # noqa: BLE001 - lambdas, generators and the like
+        return None
 
 
 def _checked(function, refuse_none: bool):
@@ -119,13 +123,10 @@ def _checked(function, refuse_none: bool):
     @functools.wraps(function)
     def checked(*args, **kwargs):
         if RECORD_PATH:
-            import pickle
-
-            before = pickle.dumps((args, kwargs)) if _picklable(args, kwargs) else None
+            before = _pickled(args, kwargs)
             started = time.perf_counter()
             result = function(*args, **kwargs)
-            if before is not None:
-                _record(function.__name__, *pickle.loads(before), time.perf_counter() - started)
+            _record(function.__name__, before, time.perf_counter() - started)
         else:
             result = function(*args, **kwargs)
         if refuse_none and result is None:
@@ -135,16 +136,6 @@ def _checked(function, refuse_none: bool):
         return result
 
     return checked
-
-
-def _picklable(args, kwargs) -> bool:
-    import pickle
-
-    try:
-        pickle.dumps((args, kwargs))
-        return True
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def load_target(name: str):
