@@ -22,8 +22,10 @@ PIP_ARGS ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 export KATA_TARGET := $(TARGET)
 export YES
+export FORCE
 export KATA_NO_SERVER
 # Cached bytecode (and pytest's cached assertion rewrites) keep every run fast.
 unexport PYTHONDONTWRITEBYTECODE
@@ -44,6 +46,12 @@ $(STAMP): pyproject.toml
 	@echo "Environment ready."
 
 install: $(STAMP)
+
+# What maintainers' checks need beyond the learner's packages (ruff, expecttest, tensorboard).
+$(DEV_STAMP): $(STAMP) pyproject.toml
+	@echo "Installing the maintainers' tools (ruff, expecttest, tensorboard)..."
+	@PYTHONWARNINGS=ignore $(PY) -m pip install --quiet $(PIP_ARGS) -e '.[dev]'
+	@touch $@
 
 check-all: $(STAMP)
 	@$(PY) -m kata check-all $(ARGS)
@@ -69,14 +77,14 @@ run-module-%: $(STAMP)
 stop: $(STAMP)
 	@$(PY) -m kata stop
 
-verify: $(STAMP)
+verify: $(DEV_STAMP)
 	@$(PY) -m kata verify
 
-verify-module-%: $(STAMP)
+verify-module-%: $(DEV_STAMP)
 	@$(PY) -m kata verify $*
 
 download-mnist: $(STAMP)
-	@$(PY) -m kata.mnist download
+	@$(PY) -m kata.given.mnist download
 
 baselines: $(STAMP)
 	@$(PY) -m kata baselines $(MODULES)

@@ -1,7 +1,7 @@
 """Benchmark for module 8: peak memory of the naive vs the chunked loss, forward + backward.
 
 At N = 2048 tokens, H = 256, V = 32768 (float32), each method runs once in a
-fresh Python process (kata.large_vocab.measure_peak): on Linux the kernel's
+fresh Python process (kata.given.module08.measure_peak): on Linux the kernel's
 high-water mark of resident memory is reset just before the run, and the peak
 extra memory is that mark minus the resident memory before the run, the most
 memory resident at any one moment of the run (glibc is told to return freed
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kata.large_vocab import LESSON, make_inputs, measure_peak  # noqa: E402
+from kata.given.module08 import LESSON, make_inputs, measure_peak  # noqa: E402
 
 MIB = 2 ** 20
 LOSS_RTOL = 1e-5  # |chunked - naive| / |naive|, float32

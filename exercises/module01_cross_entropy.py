@@ -49,8 +49,8 @@ from __future__ import annotations
 import numpy as np
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.plots import module01 as draw
-from kata.validate import as_distribution, as_probabilities, broadcast_pair, check_base
+from kata.given.checks import as_distribution, as_probabilities, broadcast_pair, check_base
+from kata.given.plots import module01 as draw
 
 
 def surprisal(q, base=None):
@@ -64,7 +64,7 @@ def surprisal(q, base=None):
     # TODO 1.1: return -log(q), elementwise. With base=None use the natural log
     #   (nats); otherwise divide by log(base). log(0) = -inf is fine here: silence
     #   numpy's divide warning with np.errstate(divide="ignore").
-    raise TODO("1.1", "return -log(q), elementwise. With base=None use the natural log (nats); otherwise divide by log(base). log(0) = -inf is fine here: silence numpy's divide warning with np.errstate(divide=\"ignore\").")
+    raise TODO("1.1")
 
 
 def entropy(p, base=None):
@@ -79,7 +79,7 @@ def entropy(p, base=None):
     #   term must be 0, not 0·inf = nan. np.where(c, a, b) computes a and b
     #   everywhere, so masking the product is not enough: take the surprisal of p
     #   with its zeros replaced by 1 (surprisal(1) = 0), then zero those terms.
-    raise TODO("1.2", "sum p·surprisal(p) over the last axis (axis=-1). Where p is 0 the term must be 0, not 0·inf = nan. np.where(c, a, b) computes a and b everywhere, so masking the product is not enough: take the surprisal of p with its zeros replaced by 1 (surprisal(1) = 0), then zero those terms.")
+    raise TODO("1.2")
 
 
 def cross_entropy(p, q, eps=1e-12, base=None):
@@ -94,7 +94,7 @@ def cross_entropy(p, q, eps=1e-12, base=None):
     check_base(base)
     # TODO 1.3: clip q to [eps, 1], then sum p·surprisal(q) over the last axis.
     #   Mind the order: the truth p weights the surprisal of the prediction q.
-    raise TODO("1.3", "clip q to [eps, 1], then sum p·surprisal(q) over the last axis. Mind the order: the truth p weights the surprisal of the prediction q.")
+    raise TODO("1.3")
 
 
 # ---------------------------------------------------------------------------

@@ -76,8 +76,8 @@ from __future__ import annotations
 import numpy as np
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.plots import module02 as draw
-from kata.validate import as_distribution, as_probabilities, broadcast_pair
+from kata.given.checks import as_distribution, as_logits, as_probabilities, broadcast_pair
+from kata.given.plots import module02 as draw
 
 from .module01_cross_entropy import cross_entropy, entropy
 
@@ -95,7 +95,7 @@ def kl_divergence(p, q):
     #   p AND of q where p = 0 before the log, then zero those terms with
     #   np.where. Do NOT clip q: where q = 0 < p the answer is +inf. Compute inside
     #   np.errstate(divide="ignore") so that log(p/0) gives inf without a warning.
-    raise TODO("2.1", "sum p·log(p/q) over the last axis (axis=-1). Terms where p = 0 must add 0, not 0·log(0/q) = nan: with the mask p > 0, put 1 in place of p AND of q where p = 0 before the log, then zero those terms with np.where. Do NOT clip q: where q = 0 < p the answer is +inf. Compute inside np.errstate(divide=\"ignore\") so that log(p/0) gives inf without a warning.")
+    raise TODO("2.1")
 
 
 def mse(p, q):
@@ -106,7 +106,7 @@ def mse(p, q):
     p, q = broadcast_pair(as_distribution(p, "p"), as_distribution(q, "q"))
     # TODO 2.2: the MEAN over the last axis (axis=-1) of the squared differences
     #   (p - q)**2. No square root, and not the sum.
-    raise TODO("2.2", "the MEAN over the last axis (axis=-1) of the squared differences (p - q)**2. No square root, and not the sum.")
+    raise TODO("2.2")
 
 
 def decomposition(p, q):
@@ -120,7 +120,7 @@ def decomposition(p, q):
     #   KL(p || q)), in that order: use cross_entropy and entropy from your
     #   module 1 (already imported) and kl_divergence from task 2.1. Do not
     #   compute KL as a difference: the point is to see the identity hold.
-    raise TODO("2.3", "return the tuple (cross-entropy H(p, q), entropy H(p), KL(p || q)), in that order: use cross_entropy and entropy from your module 1 (already imported) and kl_divergence from task 2.1. Do not compute KL as a difference: the point is to see the identity hold.")
+    raise TODO("2.3")
 
 
 def divergences_torch(p, q):
@@ -141,15 +141,11 @@ def divergences_torch(p, q):
     #   reduction="sum"). Mind kl_div's order: the LOG of the prediction first,
     #   the truth second; and reduction="sum" (the default "mean" divides by the
     #   number of classes). Return the three as Python floats (.item()).
-    raise TODO("2.4", "with torch operations on the float64 tensors p and q: cross-entropy = -(p * torch.log(q)).sum(); entropy = torch.special.entr(p).sum() (entr(x) = -x log x, and 0 at x = 0); KL = F.kl_div(torch.log(q), p, reduction=\"sum\"). Mind kl_div's order: the LOG of the prediction first, the truth second; and reduction=\"sum\" (the default \"mean\" divides by the number of classes). Return the three as Python floats (.item()).")
+    raise TODO("2.4")
 
 
 def _logit_and_label(z, y):
-    z = np.asarray(z, dtype=float)
-    if z.size == 0:
-        raise ValueError("z is empty: give at least one logit")
-    if not np.isfinite(z).all():
-        raise ValueError("z must hold finite logits (no inf or NaN)")
+    z = as_logits(np.asarray(z, dtype=float), "z", scalar=True)
     y = as_probabilities(y, "y")
     try:
         return np.broadcast_arrays(z, y)
@@ -174,7 +170,7 @@ def bce_logit_gradient(z, y):
     z, y = _logit_and_label(z, y)
     # TODO 2.5: return sigmoid(z) - y (use the given sigmoid above). Derive it:
     #   dL/dσ = -y/σ + (1-y)/(1-σ), times σ'(z) = σ(1-σ).
-    raise TODO("2.5", "return sigmoid(z) - y (use the given sigmoid above). Derive it: dL/dσ = -y/σ + (1-y)/(1-σ), times σ'(z) = σ(1-σ).")
+    raise TODO("2.5")
 
 
 def mse_logit_gradient(z, y):
@@ -185,7 +181,7 @@ def mse_logit_gradient(z, y):
     z, y = _logit_and_label(z, y)
     # TODO 2.6: return 2·(σ - y)·σ·(1 - σ) with σ = sigmoid(z): the derivative
     #   of the square, 2(σ - y), times the chain-rule factor σ'(z) = σ(1 - σ).
-    raise TODO("2.6", "return 2·(σ - y)·σ·(1 - σ) with σ = sigmoid(z): the derivative of the square, 2(σ - y), times the chain-rule factor σ'(z) = σ(1 - σ).")
+    raise TODO("2.6")
 
 
 # ---------------------------------------------------------------------------

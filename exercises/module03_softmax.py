@@ -86,29 +86,22 @@ from __future__ import annotations
 import numpy as np
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.plots import module03 as draw
-from kata.validate import as_distribution
+from kata.given.checks import as_class_targets, as_distribution, as_logits, check_positive
+from kata.given.plots import module03 as draw
 
 # ---------------------------------------------------------------------------
 # Given code: input checks.
 
 
 def _as_logits(logits, axis=None, ndim=None):
-    array = np.asarray(logits, dtype=float)
-    if array.size == 0:
-        raise ValueError("logits is empty: give at least one logit")
-    if np.isnan(array).any():
-        raise ValueError("logits contains NaN")
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(f"logits must have shape (N, C), one row of C class scores per example; got shape {array.shape}")
+    array = as_logits(np.asarray(logits, dtype=float), rows=ndim == 2, finite=False)
     if axis is not None and not -array.ndim <= axis < max(array.ndim, 1):
         raise ValueError(f"axis {axis} does not exist for logits of shape {array.shape}")
     return array
 
 
 def _check_temperature(temperature):
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
+    check_positive(temperature, "temperature")
 
 
 def _logits_and_targets(logits, targets):
@@ -117,13 +110,7 @@ def _logits_and_targets(logits, targets):
     n, c = logits.shape
     targets = np.asarray(targets)
     if targets.ndim == 1:
-        if targets.dtype.kind not in "iu":
-            raise ValueError(f"class-index targets must be integers, got dtype {targets.dtype}")
-        if targets.shape != (n,):
-            raise ValueError(f"{n} rows of logits but {targets.shape[0]} class indices")
-        if (targets < 0).any() or (targets >= c).any():
-            raise ValueError(f"class indices must lie in [0, {c - 1}] for {c} classes, got {targets.min()}..{targets.max()}")
-        return logits, targets.astype(np.int64), True
+        return logits, as_class_targets(targets, n, c), True
     if targets.shape != (n, c):
         raise ValueError(f"targets must be class indices of shape ({n},) or probability rows of shape ({n}, {c}), "
                          f"got shape {targets.shape}")
@@ -146,7 +133,7 @@ def softmax(logits, axis=-1, temperature=1.0):
     #   `axis` (np.max with keepdims=True), take np.exp, and divide by the sum
     #   along the same `axis` (keepdims=True). Use `axis` everywhere, never a
     #   fixed axis number.
-    raise TODO("3.1", "divide the logits by temperature, subtract the maximum along `axis` (np.max with keepdims=True), take np.exp, and divide by the sum along the same `axis` (keepdims=True). Use `axis` everywhere, never a fixed axis number.")
+    raise TODO("3.1")
 
 
 def log_softmax(logits, axis=-1):
@@ -159,7 +146,7 @@ def log_softmax(logits, axis=-1):
     # TODO 3.2: with m = the max along `axis` (keepdims=True), return
     #   logits - m - log(sum(exp(logits - m))) (the sum along `axis`, keepdims=True).
     #   Do not take np.log(softmax(...)): a probability that underflows to 0 gives -inf.
-    raise TODO("3.2", "with m = the max along `axis` (keepdims=True), return logits - m - log(sum(exp(logits - m))) (the sum along `axis`, keepdims=True). Do not take np.log(softmax(...)): a probability that underflows to 0 gives -inf.")
+    raise TODO("3.2")
 
 
 def cross_entropy_from_logits(logits, targets):
@@ -174,7 +161,7 @@ def cross_entropy_from_logits(logits, targets):
     #   (are_indices True) each row's loss is -lp[n, targets[n]] (pick them all at
     #   once with lp[np.arange(N), targets]); for probability rows it is
     #   -(targets * lp).sum(axis=-1). Return the MEAN of the N row losses.
-    raise TODO("3.3", "lp = log_softmax(logits, axis=-1). For class indices (are_indices True) each row's loss is -lp[n, targets[n]] (pick them all at once with lp[np.arange(N), targets]); for probability rows it is -(targets * lp).sum(axis=-1). Return the MEAN of the N row losses.")
+    raise TODO("3.3")
 
 
 def cross_entropy_grad(logits, targets):
@@ -187,7 +174,7 @@ def cross_entropy_grad(logits, targets):
     # TODO 3.4: p = softmax(logits, axis=-1); T = the one-hot rows of the
     #   indices (np.eye(C)[targets]) or the probability rows as given; return
     #   (p - T) / N with N the number of rows (the 1/N comes from the batch mean).
-    raise TODO("3.4", "p = softmax(logits, axis=-1); T = the one-hot rows of the indices (np.eye(C)[targets]) or the probability rows as given; return (p - T) / N with N the number of rows (the 1/N comes from the batch mean).")
+    raise TODO("3.4")
 
 
 def numerical_gradient(f, x, h=1e-5):
@@ -207,7 +194,7 @@ def numerical_gradient(f, x, h=1e-5):
     #   x[i], set x[i] = old + h and evaluate f(x), set x[i] = old - h and evaluate
     #   f(x), put x[i] back to old, and store (f_plus - f_minus) / (2 * h) in
     #   grad[i]. Central, not forward, differences. Return grad.
-    raise TODO("3.5", "for each index i of x (for i in np.ndindex(x.shape)): remember x[i], set x[i] = old + h and evaluate f(x), set x[i] = old - h and evaluate f(x), put x[i] back to old, and store (f_plus - f_minus) / (2 * h) in grad[i]. Central, not forward, differences. Return grad.")
+    raise TODO("3.5")
 
 
 def relative_error(a, b):
@@ -221,7 +208,7 @@ def relative_error(a, b):
     # TODO 3.6: the norm of the difference divided by the sum of the two norms
     #   (np.linalg.norm of the flattened arrays: use a.ravel()). If the sum of
     #   the norms is 0 (both all zero), return 0.0. Return a float.
-    raise TODO("3.6", "the norm of the difference divided by the sum of the two norms (np.linalg.norm of the flattened arrays: use a.ravel()). If the sum of the norms is 0 (both all zero), return 0.0. Return a float.")
+    raise TODO("3.6")
 
 
 # ---------------------------------------------------------------------------

@@ -31,7 +31,7 @@ warns "overflow". Only ever exponentiate a number <= 0:
 
 THE EXPERIMENT
 --------------
-Two Gaussian blobs (kata.datasets.two_blobs(): 100 points around (-2, -2) are
+Two Gaussian blobs (kata.given.data.two_blobs(): 100 points around (-2, -2) are
 class 0, 100 around (2, 2) are class 1). Start from w = [0, 0], b = 0, so
 p = 1/2 everywhere and the loss is log 2 = 0.693147 nats (a coin flip). Run
 100 epochs of full-batch gradient descent with lr = 0.1. You should see the
@@ -72,15 +72,16 @@ from typing import NamedTuple
 import numpy as np
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.datasets import two_blobs
-from kata.plots import module04 as draw
-from kata.validate import (
+from kata.given.checks import (
     as_features,
     as_labels,
     as_parameters,
     as_probability_vector,
+    check_snapshot_epochs,
     check_training,
 )
+from kata.given.data import two_blobs
+from kata.given.plots import module04 as draw
 
 LEARNING_RATE = 0.1
 EPOCHS = 100
@@ -107,7 +108,7 @@ def sigmoid(z):
     #   a number <= 0. Where z >= 0 use 1 / (1 + exp(-z)); where z < 0 use
     #   exp(z) / (1 + exp(z)). Beware: np.where(c, a, b) computes a and b on
     #   every element, so both must be safe for every z. Return z's shape.
-    raise TODO("4.1", "return 1 / (1 + exp(-z)) computed stably: exp must only ever see a number <= 0. Where z >= 0 use 1 / (1 + exp(-z)); where z < 0 use exp(z) / (1 + exp(z)). Beware: np.where(c, a, b) computes a and b on every element, so both must be safe for every z. Return z's shape.")
+    raise TODO("4.1")
 
 
 def predict_proba(X, w, b):
@@ -120,7 +121,7 @@ def predict_proba(X, w, b):
     w, b = as_parameters(w, b, X.shape[1])
     # TODO 4.2: the logits are z = X @ w + b, shape (N,); return sigmoid(z), your
     #   4.1, so that the caller gets probabilities, not logits.
-    raise TODO("4.2", "the logits are z = X @ w + b, shape (N,); return sigmoid(z), your 4.1, so that the caller gets probabilities, not logits.")
+    raise TODO("4.2")
 
 
 def binary_cross_entropy(y_true, y_pred, eps=1e-12):
@@ -135,7 +136,7 @@ def binary_cross_entropy(y_true, y_pred, eps=1e-12):
     # TODO 4.3: clip y_pred to [eps, 1 - eps], then return the MEAN over the
     #   samples of -(y log p + (1 - y) log(1 - p)), natural log. Keep both terms:
     #   the (1 - y) log(1 - p) term is the loss on the class-0 points.
-    raise TODO("4.3", "clip y_pred to [eps, 1 - eps], then return the MEAN over the samples of -(y log p + (1 - y) log(1 - p)), natural log. Keep both terms: the (1 - y) log(1 - p) term is the loss on the class-0 points.")
+    raise TODO("4.3")
 
 
 def logistic_gradients(X, y, w, b):
@@ -150,7 +151,7 @@ def logistic_gradients(X, y, w, b):
     # TODO 4.4: with p = predict_proba(X, w, b), the error is p - y (prediction
     #   minus truth, that sign). Return (X.T @ (p - y) / N, mean(p - y)): both
     #   AVERAGED over the N samples, as the loss is a mean. grad_b as a float.
-    raise TODO("4.4", "with p = predict_proba(X, w, b), the error is p - y (prediction minus truth, that sign). Return (X.T @ (p - y) / N, mean(p - y)): both AVERAGED over the N samples, as the loss is a mean. grad_b as a float.")
+    raise TODO("4.4")
 
 
 def train_logistic_regression(X, y, lr=LEARNING_RATE, epochs=EPOCHS, snapshot_epochs=SNAPSHOT_EPOCHS):
@@ -162,7 +163,8 @@ def train_logistic_regression(X, y, lr=LEARNING_RATE, epochs=EPOCHS, snapshot_ep
     """
     X = as_features(X)
     y = as_labels(y, X.shape[0], hard=True)
-    check_training(lr, epochs, snapshot_epochs)
+    check_training(lr, epochs)
+    check_snapshot_epochs(snapshot_epochs)
     # TODO 4.5: start from w = np.zeros(D), b = 0.0, losses = [], snapshots = {}
     #   (store snapshots[0] = (w.copy(), b) if 0 is in snapshot_epochs). Then for
     #   each epoch in range(epochs), in this order:
@@ -173,7 +175,7 @@ def train_logistic_regression(X, y, lr=LEARNING_RATE, epochs=EPOCHS, snapshot_ep
     #   (4) if epoch + 1 is in snapshot_epochs, store snapshots[epoch + 1] =
     #   (w.copy(), b): a copy, or later updates would change it too.
     #   Return TrainingResult(w, b, np.array(losses), snapshots).
-    raise TODO("4.5", "start from w = np.zeros(D), b = 0.0, losses = [], snapshots = {} (store snapshots[0] = (w.copy(), b) if 0 is in snapshot_epochs). Then for each epoch in range(epochs), in this order: (1) p = predict_proba(X, w, b); append binary_cross_entropy(y, p) to losses (the loss BEFORE this epoch's update, so losses[0] = log 2); (2) grad_w, grad_b = logistic_gradients(X, y, w, b), both from the same w, b; (3) step DOWNHILL: w = w - lr * grad_w and b = b - lr * grad_b; (4) if epoch + 1 is in snapshot_epochs, store snapshots[epoch + 1] = (w.copy(), b): a copy, or later updates would change it too. Return TrainingResult(w, b, np.array(losses), snapshots).")
+    raise TODO("4.5")
 
 
 def accuracy(y_true, y_prob):
@@ -187,7 +189,7 @@ def accuracy(y_true, y_prob):
     # TODO 4.6: predict class 1 where y_prob >= 0.5 (a tie at exactly 0.5 counts
     #   as class 1) and 0 elsewhere; return the mean of (prediction == y_true) as a
     #   float: a fraction such as 0.995, not a count and not a percentage.
-    raise TODO("4.6", "predict class 1 where y_prob >= 0.5 (a tie at exactly 0.5 counts as class 1) and 0 elsewhere; return the mean of (prediction == y_true) as a float: a fraction such as 0.995, not a count and not a percentage.")
+    raise TODO("4.6")
 
 
 # ---------------------------------------------------------------------------

@@ -51,7 +51,7 @@ first use of torch.optim costs about 2 s of imports, on every test run.
 THE DATA
 --------
 Three unit Gaussian blobs centred at (0, 0), (3, 3) and (-3, 3), 300 points
-each (kata.datasets.three_blobs, seeded). Full batch: every epoch is one
+each (kata.given.data.three_blobs, seeded). Full batch: every epoch is one
 gradient step on all 900 points, lr = 0.1, 200 epochs.
 
 WHAT YOU WRITE
@@ -76,7 +76,6 @@ THE FIGURES (make run-module-5, and the tests compare them with plots_baseline/)
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -84,10 +83,8 @@ import torch
 from torch import nn
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.datasets import three_blobs
-from kata.plots import module05 as draw
-from kata.torchtools import one_thread
-from kata.validate_module05 import (
+from kata.given.data import three_blobs
+from kata.given.module05 import (
     as_class_weight,
     as_features,
     as_log_probs,
@@ -97,6 +94,9 @@ from kata.validate_module05 import (
     check_reduction,
     check_training,
 )
+from kata.given.plots import module05 as draw
+from kata.given.cache import course_cache
+from kata.given.torchtools import one_thread
 
 N_CLASSES = 3
 
@@ -121,14 +121,14 @@ def nll_loss_manual(log_probs, targets, weight=None, ignore_index=-100, reductio
     #   Pick one entry per row with log_probs[torch.arange(N), t] (or gather), not
     #   log_probs[:, t]. Name the result `losses` (the line below returns it) and keep
     #   the per-row weights in a tensor `w` (0 where ignored): 5.2 needs them.
-    raise TODO("5.1", "the per-row losses, a tensor of shape (N,): loss_i = -weight[targets[i]] * log_probs[i, targets[i]], and exactly 0 for a row whose target == ignore_index. weight=None means every class weighs 1. Ignored targets (e.g. -100) are not valid indices: replace them by 0 before indexing (torch.where), then zero those rows' weights with a mask. Pick one entry per row with log_probs[torch.arange(N), t] (or gather), not log_probs[:, t]. Name the result `losses` (the line below returns it) and keep the per-row weights in a tensor `w` (0 where ignored): 5.2 needs them.")
+    raise TODO("5.1")
     if reduction == "none":
         return losses
     # TODO 5.2: reduce the per-row losses. "sum": their sum. "mean": their sum
     #   divided by the sum of the per-row weights w (ignored rows have w = 0, so
     #   they leave the denominator too); without weights that is the number of
     #   rows that are not ignored, NOT N. Return a 0-d tensor.
-    raise TODO("5.2", "reduce the per-row losses. \"sum\": their sum. \"mean\": their sum divided by the sum of the per-row weights w (ignored rows have w = 0, so they leave the denominator too); without weights that is the number of rows that are not ignored, NOT N. Return a 0-d tensor.")
+    raise TODO("5.2")
 
 
 def cross_entropy_manual(logits, targets, weight=None, ignore_index=-100, reduction="mean"):
@@ -142,7 +142,7 @@ def cross_entropy_manual(logits, targets, weight=None, ignore_index=-100, reduct
     #   the classes (dim=1), then return your nll_loss_manual of them, passing
     #   targets, weight, ignore_index and reduction on. Not torch.log(torch.softmax(...)):
     #   softmax underflows to 0 for a logit 1000 below the others, and log 0 = -inf.
-    raise TODO("5.3", "turn the logits into log-probabilities with torch.log_softmax over the classes (dim=1), then return your nll_loss_manual of them, passing targets, weight, ignore_index and reduction on. Not torch.log(torch.softmax(...)): softmax underflows to 0 for a logit 1000 below the others, and log 0 = -inf.")
+    raise TODO("5.3")
 
 
 def make_linear_model(seed=0):
@@ -150,7 +150,7 @@ def make_linear_model(seed=0):
     # TODO 5.4: call torch.manual_seed(seed) first (so the random initial weights
     #   are the same on every run), then return nn.Linear(2, 3): 2 input features,
     #   3 classes. No softmax: the model outputs raw logits.
-    raise TODO("5.4", "call torch.manual_seed(seed) first (so the random initial weights are the same on every run), then return nn.Linear(2, 3): 2 input features, 3 classes. No softmax: the model outputs raw logits.")
+    raise TODO("5.4")
 
 
 def make_mlp(hidden=16, seed=0):
@@ -159,7 +159,7 @@ def make_mlp(hidden=16, seed=0):
     #   nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, 3)),
     #   layers created in that order (they draw their random weights in turn).
     #   No softmax at the end: nn.CrossEntropyLoss applies log_softmax itself.
-    raise TODO("5.5", "call torch.manual_seed(seed) first, then return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, 3)), layers created in that order (they draw their random weights in turn). No softmax at the end: nn.CrossEntropyLoss applies log_softmax itself.")
+    raise TODO("5.5")
 
 
 def train(model, X, y, lr=0.1, epochs=200):
@@ -179,16 +179,16 @@ def train(model, X, y, lr=0.1, epochs=200):
     #   4. inside `with torch.no_grad():`, for p in model.parameters(): p -= lr * p.grad;
     #   5. append loss.item() (a Python float, not the tensor) to the history.
     #   Return the history (a list of `epochs` floats).
-    raise TODO("5.6", "for each of the `epochs` epochs, in this order: 1. model.zero_grad()  (clear every p.grad: backward() ADDS into it); 2. loss = loss_fn(model(X), y)  (the mean over all N rows); 3. loss.backward(); 4. inside `with torch.no_grad():`, for p in model.parameters(): p -= lr * p.grad; 5. append loss.item() (a Python float, not the tensor) to the history. Return the history (a list of `epochs` floats).")
+    raise TODO("5.6")
 
 
 def predict(model, X):
     """The predicted class of each row of X (N, 2): a long tensor (N,) of indices in [0, 3)."""
-    X = as_features(X)
+    X = as_features(X, dtype=torch.float32)
     # TODO 5.7: inside `with torch.no_grad():` (no graph is needed to predict),
     #   return the index of the largest logit in each row: model(X).argmax(dim=1).
     #   (Softmax would not change the winner: it keeps the order of the logits.)
-    raise TODO("5.7", "inside `with torch.no_grad():` (no graph is needed to predict), return the index of the largest logit in each row: model(X).argmax(dim=1). (Softmax would not change the winner: it keeps the order of the logits.)")
+    raise TODO("5.7")
 
 
 # ---------------------------------------------------------------------------
@@ -211,7 +211,7 @@ def accuracy(model, X, y):
     return float((predict(model, X) == torch.as_tensor(y)).double().mean())
 
 
-@functools.lru_cache(maxsize=1)
+@course_cache
 def trained_models(lr=LR, epochs=EPOCHS):
     """Both models trained on the blobs: {name: (model, losses)}. Cached: both figures use it."""
     X, y = blob_tensors()

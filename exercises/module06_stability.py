@@ -86,8 +86,8 @@ from __future__ import annotations
 import numpy as np
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.plots import module06 as draw
-from kata.stability_checks import as_binary_pair, as_logits, as_target_rows, check_smoothing
+from kata.given.module06 import as_binary_pair, as_logits, as_target_rows, check_smoothing
+from kata.given.plots import module06 as draw
 
 
 def naive_log_softmax(logits):
@@ -102,7 +102,7 @@ def naive_log_softmax(logits):
     #   the last axis (keepdims=True), take np.log. Do it inside
     #   `with np.errstate(over="ignore", invalid="ignore", divide="ignore"):` so an
     #   overflow shows up as inf / nan in the result instead of a warning.
-    raise TODO("6.1", "compute log(e^z / Σ e^z) exactly as written, in z's own dtype (no astype, no subtracting anything): exps = np.exp(z), divide by their sum over the last axis (keepdims=True), take np.log. Do it inside `with np.errstate(over=\"ignore\", invalid=\"ignore\", divide=\"ignore\"):` so an overflow shows up as inf / nan in the result instead of a warning.")
+    raise TODO("6.1")
 
 
 def logsumexp(x, axis=-1):
@@ -116,7 +116,7 @@ def logsumexp(x, axis=-1):
     #   m + log Σ exp(x - m) over `axis`, with the axis removed from the result
     #   (np.squeeze(m, axis=axis) + np.log(np.exp(x - m).sum(axis=axis))).
     #   Subtracting m keeps every exp <= 1; adding it back makes the answer exact.
-    raise TODO("6.2", "m = x.max(axis=axis, keepdims=True); return m + log Σ exp(x - m) over `axis`, with the axis removed from the result (np.squeeze(m, axis=axis) + np.log(np.exp(x - m).sum(axis=axis))). Subtracting m keeps every exp <= 1; adding it back makes the answer exact.")
+    raise TODO("6.2")
 
 
 def stable_log_softmax(logits):
@@ -128,7 +128,7 @@ def stable_log_softmax(logits):
     # TODO 6.3: return z - logsumexp(z) with YOUR logsumexp over the last axis;
     #   it drops that axis, so put it back (np.expand_dims(..., -1)) to broadcast
     #   one value per row against the row's C logits.
-    raise TODO("6.3", "return z - logsumexp(z) with YOUR logsumexp over the last axis; it drops that axis, so put it back (np.expand_dims(..., -1)) to broadcast one value per row against the row's C logits.")
+    raise TODO("6.3")
 
 
 def bce_with_logits(z, y, pos_weight=None):
@@ -145,7 +145,7 @@ def bce_with_logits(z, y, pos_weight=None):
     #   (= log(1 + e^(-z)), never overflowing), then the loss per element
     #   (1 - y)·z + (1 + (w - 1)·y)·softplus_minus_z, and return its mean over all
     #   elements as a float. w weighs only the positive term; never compute σ(z).
-    raise TODO("6.4", "softplus_minus_z = np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z))) (= log(1 + e^(-z)), never overflowing), then the loss per element (1 - y)·z + (1 + (w - 1)·y)·softplus_minus_z, and return its mean over all elements as a float. w weighs only the positive term; never compute σ(z).")
+    raise TODO("6.4")
 
 
 def smooth_labels(targets, n_classes, smoothing=0.1):
@@ -159,7 +159,7 @@ def smooth_labels(targets, n_classes, smoothing=0.1):
     # TODO 6.5: return rows·(1 - smoothing) + smoothing / n_classes: the uniform
     #   share ε/C goes to EVERY class, the true one included (not ε/(C - 1) to
     #   the others only), so each row still sums to 1.
-    raise TODO("6.5", "return rows·(1 - smoothing) + smoothing / n_classes: the uniform share ε/C goes to EVERY class, the true one included (not ε/(C - 1) to the others only), so each row still sums to 1.")
+    raise TODO("6.5")
 
 
 def label_smoothed_cross_entropy(logits, targets, smoothing=0.1, reduction="mean"):
@@ -180,7 +180,7 @@ def label_smoothed_cross_entropy(logits, targets, smoothing=0.1, reduction="mean
     # TODO 6.6: q = smooth_labels(targets, n_classes, smoothing); per row, the loss is
     #   -Σ_k q_k · stable_log_softmax(z)_k over the last axis (your functions 6.5 and 6.3).
     #   Return those per-row losses for reduction="none", their mean (a float) for "mean".
-    raise TODO("6.6", "q = smooth_labels(targets, n_classes, smoothing); per row, the loss is -Σ_k q_k · stable_log_softmax(z)_k over the last axis (your functions 6.5 and 6.3). Return those per-row losses for reduction=\"none\", their mean (a float) for \"mean\".")
+    raise TODO("6.6")
 
 
 # ---------------------------------------------------------------------------

@@ -98,7 +98,7 @@ import torch
 import torch.nn.functional as F
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.markov import (
+from kata.given.module07 import (
     as_ids,
     as_transition_table,
     check_positive,
@@ -106,7 +106,7 @@ from kata.markov import (
     sample_chain,
     stationary_distribution,
 )
-from kata.plots import module07 as draw
+from kata.given.plots import module07 as draw
 
 # ---------------------------------------------------------------------------
 # Given code: the chain, the texts and the settings. Row = current character,
@@ -176,7 +176,7 @@ def cross_entropy_rate(transitions, probs):
     #   distribution above: the row cross-entropies -Σ_j P_ij ln q_ij, weighted by
     #   how often the chain is in state i (π_i), not averaged evenly. Natural log
     #   (nats). Where P_ij = 0 the term is 0 (use np.where, as in module 1).
-    raise TODO("7.1", "return -Σ_i π_i Σ_j P_ij ln q_ij with pi = the stationary distribution above: the row cross-entropies -Σ_j P_ij ln q_ij, weighted by how often the chain is in state i (π_i), not averaged evenly. Natural log (nats). Where P_ij = 0 the term is 0 (use np.where, as in module 1).")
+    raise TODO("7.1")
 
 
 def entropy_rate(transitions):
@@ -204,7 +204,7 @@ def bigram_pairs(ids):
     # TODO 7.2: return (contexts, targets) = (every id but the last, every id but
     #   the first): N characters make N-1 (context, next) pairs. No wrap-around:
     #   the last character has no next one.
-    raise TODO("7.2", "return (contexts, targets) = (every id but the last, every id but the first): N characters make N-1 (context, next) pairs. No wrap-around: the last character has no next one.")
+    raise TODO("7.2")
 
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -225,20 +225,20 @@ def sequence_cross_entropy(probs, ids, reduction="mean"):
     #   is -ln probs[context, target] (natural log: nats), one per pair (numpy
     #   fancy indexing: probs[contexts, targets]). Return the losses for "none",
     #   their sum as a float for "sum", their mean as a float for "mean".
-    raise TODO("7.3", "take (contexts, targets) from your bigram_pairs(ids); each loss is -ln probs[context, target] (natural log: nats), one per pair (numpy fancy indexing: probs[contexts, targets]). Return the losses for \"none\", their sum as a float for \"sum\", their mean as a float for \"mean\".")
+    raise TODO("7.3")
 
 
 def bits_per_character(probs, ids):
     """The model's mean cross-entropy on the text, in bits per character."""
     # TODO 7.4: the mean sequence_cross_entropy in nats, divided by ln 2.
-    raise TODO("7.4", "the mean sequence_cross_entropy in nats, divided by ln 2.")
+    raise TODO("7.4")
 
 
 def perplexity(probs, ids):
     """exp of the model's mean cross-entropy (nats) on the text: its effective number of choices."""
     # TODO 7.5: exp of the MEAN sequence_cross_entropy in nats (not of the sum,
     #   which grows with the length of the text).
-    raise TODO("7.5", "exp of the MEAN sequence_cross_entropy in nats (not of the sum, which grows with the length of the text).")
+    raise TODO("7.5")
 
 
 # ---------------------------------------------------------------------------
@@ -256,7 +256,7 @@ def count_bigram_model(ids, vocab_size=VOCAB_SIZE, k=K):
     #   vocab_size) float table, counts[context, target] += 1 (np.add.at does it
     #   for repeated pairs; counts[contexts, targets] += 1 would count each pair once).
     #   Add k to every cell, then divide each ROW by its own sum.
-    raise TODO("7.6", "count the pairs from your bigram_pairs(ids) into a (vocab_size, vocab_size) float table, counts[context, target] += 1 (np.add.at does it for repeated pairs; counts[contexts, targets] += 1 would count each pair once). Add k to every cell, then divide each ROW by its own sum.")
+    raise TODO("7.6")
 
 
 def unigram_model(ids, vocab_size=VOCAB_SIZE, k=K):
@@ -287,7 +287,7 @@ def train_bigram(ids, vocab_size=VOCAB_SIZE, lr=LEARNING_RATE, steps=STEPS):
     #   (That update is exactly torch.optim.SGD(lr=lr), without importing the
     #   optimiser machinery.) Return (torch.softmax(logits, dim=1) as a numpy
     #   array via .detach().numpy(), np.array(losses)).
-    raise TODO("7.7", "contexts, targets = your bigram_pairs(ids), as torch tensors (torch.as_tensor). Start from logits = torch.zeros(vocab_size, vocab_size, dtype=torch.float64, requires_grad=True): every prediction uniform. Then `steps` times, in this order: loss = F.cross_entropy(logits[contexts], targets) (the mean over pairs); append loss.item() to the losses; loss.backward(); under torch.no_grad() do logits -= lr * logits.grad; then clear the gradient (logits.grad = None), or the next one adds to it. (That update is exactly torch.optim.SGD(lr=lr), without importing the optimiser machinery.) Return (torch.softmax(logits, dim=1) as a numpy array via .detach().numpy(), np.array(losses)).")
+    raise TODO("7.7")
 
 
 def learning_rate_sweep(ids, lrs=LEARNING_RATES, vocab_size=VOCAB_SIZE, steps=STEPS):
@@ -304,7 +304,7 @@ def learning_rate_sweep(ids, lrs=LEARNING_RATES, vocab_size=VOCAB_SIZE, steps=ST
     #   vocab_size, lr, steps), then score probs with your
     #   sequence_cross_entropy(probs, ids) (mean, nats). Return the scores as a
     #   numpy array.
-    raise TODO("7.8", "for each lr in lrs, in order: probs, _ = train_bigram(ids, vocab_size, lr, steps), then score probs with your sequence_cross_entropy(probs, ids) (mean, nats). Return the scores as a numpy array.")
+    raise TODO("7.8")
 
 
 # ---------------------------------------------------------------------------

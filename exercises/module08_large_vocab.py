@@ -99,8 +99,8 @@ import torch
 import torch.nn.functional as F
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.large_vocab import check_chunk_size, check_loss_inputs, make_inputs, measure_peak
-from kata.plots import module08 as draw
+from kata.given.module08 import check_chunk_size, check_loss_inputs, make_inputs, measure_peak
+from kata.given.plots import module08 as draw
 
 
 def logsumexp_update(running_max, running_sum, chunk):
@@ -122,7 +122,7 @@ def logsumexp_update(running_max, running_sum, chunk):
     #   axis (np.maximum, chunk.max(axis=-1)). Rescale the old sum to the new max,
     #   running_sum * np.exp(running_max - new_max), and add the chunk's own terms,
     #   np.exp(chunk - new_max[..., None]).sum(axis=-1). Return (new_max, new_sum).
-    raise TODO("8.1", "new_max = the larger of running_max and the chunk's max over its last axis (np.maximum, chunk.max(axis=-1)). Rescale the old sum to the new max, running_sum * np.exp(running_max - new_max), and add the chunk's own terms, np.exp(chunk - new_max[..., None]).sum(axis=-1). Return (new_max, new_sum).")
+    raise TODO("8.1")
 
 
 def online_logsumexp(x, chunk_size):
@@ -139,7 +139,7 @@ def online_logsumexp(x, chunk_size):
     #   x.shape[:-1] (np.full, np.zeros). For start = 0, chunk_size, 2*chunk_size, ...
     #   pass x[..., start:start + chunk_size] to logsumexp_update. Return
     #   running_max + np.log(running_sum).
-    raise TODO("8.2", "start with running_max = -inf and running_sum = 0, arrays of shape x.shape[:-1] (np.full, np.zeros). For start = 0, chunk_size, 2*chunk_size, ... pass x[..., start:start + chunk_size] to logsumexp_update. Return running_max + np.log(running_sum).")
+    raise TODO("8.2")
 
 
 def streaming_logsumexp(hidden, weight, chunk_size):
@@ -159,7 +159,7 @@ def streaming_logsumexp(hidden, weight, chunk_size):
     #   new_max = torch.maximum(running_max, logits.amax(dim=-1)); rescale the sum
     #   by torch.exp(running_max - new_max) and add torch.exp(logits - new_max[:, None])
     #   summed over dim=-1. Return running_max + torch.log(running_sum).
-    raise TODO("8.3", "the online logsumexp of 8.1-8.2 in torch. running_max starts at -inf and running_sum at 0, tensors of shape (N,) and the dtype of hidden (hidden.new_full, hidden.new_zeros). For start = 0, chunk_size, ...: logits = hidden @ weight[start:start + chunk_size].T, an (N, chunk) block; new_max = torch.maximum(running_max, logits.amax(dim=-1)); rescale the sum by torch.exp(running_max - new_max) and add torch.exp(logits - new_max[:, None]) summed over dim=-1. Return running_max + torch.log(running_sum).")
+    raise TODO("8.3")
 
 
 def chunked_cross_entropy_forward(hidden, weight, targets, chunk_size, ignore_index=-100):
@@ -180,7 +180,7 @@ def chunked_cross_entropy_forward(hidden, weight, targets, chunk_size, ignore_in
     #   add the SUM of lse - target logit over the chunk's kept rows to a running
     #   total. After the loop, loss = total / kept.sum(): one division by the count
     #   of kept tokens, not a mean of chunk means. Return (loss, lse).
-    raise TODO("8.4", "kept = targets != ignore_index; safe = torch.where(kept, targets, 0) (a valid index for every row). Loop over token chunks, rows = slice(start, start + chunk_size) for start = 0, chunk_size, ...: the chunk's lse is streaming_logsumexp(hidden[rows], weight, chunk_size) (store it in an (N,) tensor lse); the target logits are (hidden[rows] * weight[safe[rows]]).sum(-1); add the SUM of lse - target logit over the chunk's kept rows to a running total. After the loop, loss = total / kept.sum(): one division by the count of kept tokens, not a mean of chunk means. Return (loss, lse).")
+    raise TODO("8.4")
 
 
 def chunked_cross_entropy_backward(hidden, weight, targets, lse, chunk_size, ignore_index=-100, grad_loss=1.0):
@@ -204,7 +204,7 @@ def chunked_cross_entropy_backward(hidden, weight, targets, lse, chunk_size, ign
     #   target - v0); multiply rows by kept (ignored rows get 0) and by scale. With
     #   that block G: grad_hidden[rows] += G @ weight[cols] and
     #   grad_weight[cols] += G.T @ hidden[rows]. Return (grad_hidden, grad_weight).
-    raise TODO("8.5", "kept = targets != ignore_index and scale = grad_loss / count, with count = kept.sum().to(hidden.dtype) (a float over an int64 tensor comes out in float32, too coarse for float64). Start grad_hidden and grad_weight at zero (torch.zeros_like). For each token chunk rows = slice(t0, t0 + chunk_size) and each vocabulary chunk cols = slice(v0, v0 + chunk_size): recompute the block of logits hidden[rows] @ weight[cols].T; its softmax is torch.exp(logits - lse[rows, None]); subtract 1 where a kept row's target falls in [v0, v0 + chunk_size) (at column target - v0); multiply rows by kept (ignored rows get 0) and by scale. With that block G: grad_hidden[rows] += G @ weight[cols] and grad_weight[cols] += G.T @ hidden[rows]. Return (grad_hidden, grad_weight).")
+    raise TODO("8.5")
 
 
 def loss_memory_bytes(n_tokens, vocab, chunk_size=None, dtype=torch.float32):
@@ -227,7 +227,7 @@ def loss_memory_bytes(n_tokens, vocab, chunk_size=None, dtype=torch.float32):
     #   saved for backward and two gradients of that size: return 3 * N * V * b. The
     #   chunked loss holds three blocks of min(N, chunk_size) × min(V, chunk_size)
     #   numbers, plus the N saved logsumexps: return (3 * block + N) * b.
-    raise TODO("8.6", "b = torch.finfo(dtype).bits // 8 bytes per number. The naive loss (chunk_size None) holds three (N, V) matrices at its peak, the log-probabilities saved for backward and two gradients of that size: return 3 * N * V * b. The chunked loss holds three blocks of min(N, chunk_size) × min(V, chunk_size) numbers, plus the N saved logsumexps: return (3 * block + N) * b.")
+    raise TODO("8.6")
 
 
 # ---------------------------------------------------------------------------

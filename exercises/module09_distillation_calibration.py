@@ -93,7 +93,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.module09_support import (
+from kata.given.module09 import (
     check_labels,
     check_logit_pair,
     check_logits,
@@ -101,8 +101,8 @@ from kata.module09_support import (
     check_temperature,
     overlapping_blobs,
 )
-from kata.plots import module09 as draw
-from kata.torchtools import one_thread
+from kata.given.plots import module09 as draw
+from kata.given.torchtools import one_thread
 
 
 def distillation_loss(student_logits, teacher_logits, T=4.0):
@@ -118,7 +118,7 @@ def distillation_loss(student_logits, teacher_logits, T=4.0):
     #   (the student), both over the classes (dim=-1). Sum p·(log p − log q) over the
     #   classes, then take the mean over the N rows: that is
     #   F.kl_div(log q, p, reduction="batchmean"). Do not forget the factor T**2.
-    raise TODO("9.1", "return T**2 * KL(p || q) averaged over the batch, where p = softmax(t / T) (the teacher, the truth) and log q = log_softmax(s / T) (the student), both over the classes (dim=-1). Sum p·(log p − log q) over the classes, then take the mean over the N rows: that is F.kl_div(log q, p, reduction=\"batchmean\"). Do not forget the factor T**2.")
+    raise TODO("9.1")
 
 
 def soft_target_cross_entropy(student_logits, teacher_logits, T=4.0):
@@ -131,7 +131,7 @@ def soft_target_cross_entropy(student_logits, teacher_logits, T=4.0):
     # TODO 9.2: return T**2 times the mean over the N rows of -Σ_c p_c log q_c, with
     #   p = softmax(t / T) and log q = log_softmax(s / T) over the classes (dim=-1).
     #   Sum over the classes, mean over the rows.
-    raise TODO("9.2", "return T**2 times the mean over the N rows of -Σ_c p_c log q_c, with p = softmax(t / T) and log q = log_softmax(s / T) over the classes (dim=-1). Sum over the classes, mean over the rows.")
+    raise TODO("9.2")
 
 
 def distillation_grad(student_logits, teacher_logits, T=4.0):
@@ -145,7 +145,7 @@ def distillation_grad(student_logits, teacher_logits, T=4.0):
     # TODO 9.3: derive it: d/ds of T²·KL(p || softmax(s/T)) is T²·(q − p)·(1/T) per row,
     #   and the batch mean divides by N = the number of rows. Return
     #   T * (softmax(s / T) - softmax(t / T)) / N, softmax over the classes (dim=-1).
-    raise TODO("9.3", "derive it: d/ds of T²·KL(p || softmax(s/T)) is T²·(q − p)·(1/T) per row, and the batch mean divides by N = the number of rows. Return T * (softmax(s / T) - softmax(t / T)) / N, softmax over the classes (dim=-1).")
+    raise TODO("9.3")
 
 
 def train(model, X, loss_fn, epochs=200, lr=0.02):
@@ -161,7 +161,7 @@ def train(model, X, loss_fn, epochs=200, lr=0.02):
     #   history list. For each of the `epochs` epochs, in this order: optimizer.zero_grad();
     #   loss = loss_fn(model(X)) (all of X at once, no mini-batches); loss.backward();
     #   optimizer.step(); append loss.item(). Return the history.
-    raise TODO("9.4", "make optimizer = torch.optim.Adam(model.parameters(), lr=lr) and an empty history list. For each of the `epochs` epochs, in this order: optimizer.zero_grad(); loss = loss_fn(model(X)) (all of X at once, no mini-batches); loss.backward(); optimizer.step(); append loss.item(). Return the history.")
+    raise TODO("9.4")
 
 
 def calibration_bins(probs, labels, n_bins=15):
@@ -178,7 +178,7 @@ def calibration_bins(probs, labels, n_bins=15):
     #   holds edges[b] < confidence <= edges[b + 1]. For each bin store its count, the mean
     #   confidence of its rows and the mean of `correct` (its accuracy); leave 0, 0, 0 for an
     #   empty bin. Return (counts, confidences, accuracies), each of shape (n_bins,), float64.
-    raise TODO("9.5", "confidence, prediction = probs.max(dim=-1); correct = (prediction == labels) as float64. With edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64), bin b holds edges[b] < confidence <= edges[b + 1]. For each bin store its count, the mean confidence of its rows and the mean of `correct` (its accuracy); leave 0, 0, 0 for an empty bin. Return (counts, confidences, accuracies), each of shape (n_bins,), float64.")
+    raise TODO("9.5")
 
 
 def expected_calibration_error(probs, labels, n_bins=15):
@@ -187,7 +187,7 @@ def expected_calibration_error(probs, labels, n_bins=15):
     # TODO 9.6: get (counts, confidences, accuracies) from calibration_bins(probs, labels,
     #   n_bins). Weight each bin's gap |accuracy − confidence| by its share of the examples,
     #   counts / N (N = number of rows, so empty bins weigh 0), add up, return a float.
-    raise TODO("9.6", "get (counts, confidences, accuracies) from calibration_bins(probs, labels, n_bins). Weight each bin's gap |accuracy − confidence| by its share of the examples, counts / N (N = number of rows, so empty bins weigh 0), add up, return a float.")
+    raise TODO("9.6")
 
 
 def fit_temperature(logits, labels):
@@ -203,7 +203,7 @@ def fit_temperature(logits, labels):
     #   line_search_fn="strong_wolfe"). Its step takes a closure that zeroes the gradient,
     #   computes loss = F.cross_entropy(logits / log_t.exp(), labels), calls loss.backward()
     #   and returns loss. Call optimizer.step(closure) once; return float(log_t.detach().exp()).
-    raise TODO("9.7", "optimise log T, so that T = exp(log T) stays positive. Start from log_t = torch.zeros((), dtype=logits.dtype, requires_grad=True) (T = 1) and use optimizer = torch.optim.LBFGS([log_t], lr=1.0, max_iter=100, tolerance_grad=1e-9, line_search_fn=\"strong_wolfe\"). Its step takes a closure that zeroes the gradient, computes loss = F.cross_entropy(logits / log_t.exp(), labels), calls loss.backward() and returns loss. Call optimizer.step(closure) once; return float(log_t.detach().exp()).")
+    raise TODO("9.7")
 
 
 # ---------------------------------------------------------------------------

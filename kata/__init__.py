@@ -1,10 +1,16 @@
 """The cross-entropy kata's own package.
 
-It holds what every exercise shares and what the learner does not write:
-the not-done exception ``TODO``, the course map (modules and tasks), the stub
-generator, input checks, datasets, the drawing code for the figures, and the
-command-line tool behind the Makefile. Kept light: importing it imports
-nothing heavier than the standard library.
+Its folders say who uses what:
+
+- ``kata/given/``   code given to the lessons (input checks, datasets, drawing,
+  one ``moduleNN.py`` of support per module). Lessons import only this layer.
+- ``kata/testing/`` what the tests use: the pytest plugin, the checks that write
+  the one-line failures, Hypothesis strategies, shared oracles.
+- ``kata/tools/``   the commands behind the Makefile. Nothing imports them.
+
+The files at this top level are the kernel every layer may import: the not-done
+exception ``TODO`` (here), the course map (``course.py``) and the stub generator
+(``stubs.py``). They import nothing beyond the standard library.
 """
 
 from __future__ import annotations
@@ -15,21 +21,22 @@ __all__ = ["TODO"]
 
 
 class TODO(NotImplementedError):
-    """Raised by an exercise the learner has not written yet.
+    """Raised by an exercise the learner has not written yet: ``raise TODO("1.2")``.
 
-    ``TODO("1.2", "sum -p log p over the last axis")`` records the task id, the
-    words of the TODO, and the function and line that raised it, so the test
-    run can print one line instead of a traceback.
+    It records the task id and the function and line that raised it, so the test
+    run can print one line (the task's words come from its TODO comment) instead
+    of a traceback. ``what`` is optional; stubs written before the short form
+    passed the TODO's words there.
     """
 
-    def __init__(self, task: str, what: str):
+    def __init__(self, task: str, what: str | None = None):
         caller = sys._getframe(1)
-        self.task = task
+        self.task = str(task)
         self.what = what
         self.function = caller.f_code.co_name
         self.filename = caller.f_code.co_filename
         self.lineno = caller.f_lineno
-        super().__init__(f"TODO {task} in {self.function}(): {what}")
+        super().__init__(f"TODO {self.task} in {self.function}()" + (f": {what}" if what else ""))
 
     @property
     def module_number(self) -> int:

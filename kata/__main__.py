@@ -1,3 +1,3 @@
-from kata.cli import main
+from kata.tools.cli import main
 
 raise SystemExit(main())

@@ -2,11 +2,14 @@
 
 Everything is read from ``reference/``, the single source of the course:
 a module is a file ``reference/moduleNN_<topic>.py``; a task is a comment
-``# TODO N.M: words`` (continued on lines starting ``#   ``) inside a function.
+``# TODO N.M: words`` (continued on lines starting ``#   ``) inside a function,
+and each task has a function of its own.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,7 @@ MODULE_FILE = re.compile(r"module(\d\d)_(\w+)\.py$")
 TODO_LINE = re.compile(r"^(\s*)# TODO (\d+\.\d+): (.*)$")
 CONTINUATION = re.compile(r"^\s*#   (.*)$")
 DEF_LINE = re.compile(r"^\s*def (\w+)\(")
+TARGETS = ("exercises", "reference")
 
 
 class UnknownModule(LookupError):
@@ -32,6 +36,18 @@ class Task:
     @property
     def module_number(self) -> int:
         return int(self.id.split(".")[0])
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return task_sort_key(self.id)
+
+
+def task_sort_key(task_id: str | None) -> tuple[int, int]:
+    """'4.10' sorts after '4.9'; a missing id sorts last."""
+    if not task_id:
+        return (10**6, 0)
+    major, _, minor = str(task_id).partition(".")
+    return (int(major), int(minor or 0))
 
 
 @dataclass(frozen=True)
@@ -59,16 +75,36 @@ class Module:
     def exercise_path(self) -> Path:
         return self.root / "exercises" / f"{self.name}.py"
 
+    def path_in(self, target: str) -> Path:
+        return self.root / target / f"{self.name}.py"
+
     @property
     def test_path(self) -> Path:
         return self.root / "tests" / f"test_{self.name}.py"
 
     @property
     def hints_path(self) -> Path:
-        return self.root / "kata" / "hints" / f"{self.name}.toml"
+        return self.root / "kata" / "tools" / "hints" / f"{self.name}.toml"
+
+    @property
+    def mistakes_path(self) -> Path:
+        return self.root / "tests" / "mistakes" / f"{self.name}.toml"
 
     def tasks(self) -> list[Task]:
-        return parse_tasks(self.reference_path.read_text(encoding="utf-8"))
+        return _tasks_of(self.reference_path)
+
+    def task(self, task_id: str) -> Task | None:
+        return next((t for t in self.tasks() if t.id == task_id), None)
+
+
+def _tasks_of(path: Path) -> list[Task]:
+    stat = path.stat()
+    return list(_parse_cached(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_cached(path: str, mtime_ns: int, size: int) -> tuple[Task, ...]:
+    return tuple(parse_tasks(Path(path).read_text(encoding="utf-8")))
 
 
 def parse_tasks(source: str) -> list[Task]:
@@ -104,13 +140,61 @@ def modules(root: Path = ROOT) -> list[Module]:
 def module(number: int | str, root: Path = ROOT) -> Module:
     """The module numbered ``number``; UnknownModule names the ones that exist."""
     available = modules(root)
+    text = str(number).strip()
     for candidate in available:
-        if str(candidate.number) == str(number).lstrip("0") or str(candidate.number) == str(number):
+        if text.isdigit() and int(text) == candidate.number:
             return candidate
     numbers = ", ".join(str(m.number) for m in available)
     raise UnknownModule(f"There is no module {number}: the course has modules {numbers}.")
 
 
+def module_named(name: str, root: Path = ROOT) -> Module | None:
+    return next((m for m in modules(root) if m.name == name), None)
+
+
 def module_of_test_file(path: str | Path) -> int | None:
     match = re.search(r"test_module(\d\d)_", str(path))
     return int(match.group(1)) if match else None
+
+
+def hint_command(module_number: int) -> str:
+    return f"make hint-{module_number}"
+
+
+def task(task_id: str, root: Path = ROOT) -> Task | None:
+    """The task ``N.M`` of the course, or None."""
+    try:
+        return module(task_sort_key(task_id)[0], root).task(str(task_id))
+    except UnknownModule:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# What a module's test results depend on (so a result can be reused while none of it changed)
+
+COURSE_FILES = ("kata", "reference", "tests", "plots_baseline")
+
+
+def fingerprint(module: Module, target: str) -> str:
+    """A digest of every file the results of ``module``'s tests on ``target`` depend on.
+
+    The target's own files up to this module (a later module cannot change them),
+    and the course's files: kata/, reference/, tests/, the baselines, pyproject.toml.
+    Sizes and modification times stand in for contents: saving a file changes them.
+    """
+    root = module.root
+    digest = hashlib.sha1()
+    paths = [root / "pyproject.toml", root / target / "__init__.py"]
+    paths += [m.path_in(target) for m in modules(root) if m.number <= module.number]
+    for folder in COURSE_FILES:
+        base = root / folder
+        if base.is_dir():
+            paths += sorted(p for p in base.rglob("*") if p.suffix in (".py", ".toml", ".png")
+                            and "__pycache__" not in p.parts and "tools" not in p.relative_to(base).parts[:1])
+    for path in paths:
+        try:
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        except FileNotFoundError:
+            digest.update(f"{path}:missing;".encode())
+    return digest.hexdigest()

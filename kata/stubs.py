@@ -2,14 +2,14 @@
 
 A solution is marked in ``reference/`` like this (nbgrader style)::
 
-    # TODO 1.2: sum -p·log p over the last axis; 0·log 0 counts as 0.
+    # TODO 1.2: what must become true (inputs, output, units, conventions).
     # BEGIN SOLUTION
     ...the answer...
     # END SOLUTION
 
 and the stub keeps the TODO comment, replacing the block with
-``raise TODO("1.2", "<the TODO's words>")``. Everything outside the markers is
-copied as is, so stubs and solutions cannot drift apart.
+``raise TODO("1.2")``. Everything outside the markers is copied as is, so stubs
+and solutions cannot drift apart.
 """
 
 from __future__ import annotations
@@ -41,8 +41,7 @@ def make_stub(reference_source: str, filename: str = "<reference>") -> str:
             if current_task is None:
                 raise MarkerError(f"{filename}:{number}: BEGIN SOLUTION without a '# TODO N.M:' comment before it")
             inside = True
-            words = current_task.text.replace("\\", "\\\\").replace('"', '\\"')
-            out.append(f'{begin.group(1)}raise TODO("{current_task.id}", "{words}")\n')
+            out.append(f'{begin.group(1)}raise TODO("{current_task.id}")\n')
             current_task = None
             continue
         if END.match(line):
@@ -55,3 +54,23 @@ def make_stub(reference_source: str, filename: str = "<reference>") -> str:
     if inside:
         raise MarkerError(f"{filename}: BEGIN SOLUTION never ended")
     return "".join(out)
+
+
+def solution_lines(reference_source: str) -> dict[str, list[str]]:
+    """{task id: the lines between its BEGIN and END SOLUTION markers}."""
+    tasks_by_line = {task.line: task for task in parse_tasks(reference_source)}
+    found: dict[str, list[str]] = {}
+    current, inside = None, None
+    for number, line in enumerate(reference_source.splitlines(), start=1):
+        if number in tasks_by_line:
+            current = tasks_by_line[number]
+        if BEGIN.match(line) and current is not None:
+            inside = current.id
+            found[inside] = []
+            continue
+        if END.match(line):
+            inside = None
+            continue
+        if inside:
+            found[inside].append(line)
+    return found

@@ -49,8 +49,8 @@ from __future__ import annotations
 import numpy as np
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.plots import module01 as draw
-from kata.validate import as_distribution, as_probabilities, broadcast_pair, check_base
+from kata.given.checks import as_distribution, as_probabilities, broadcast_pair, check_base
+from kata.given.plots import module01 as draw
 
 
 def surprisal(q, base=None):

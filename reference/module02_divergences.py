@@ -76,8 +76,8 @@ from __future__ import annotations
 import numpy as np
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.plots import module02 as draw
-from kata.validate import as_distribution, as_probabilities, broadcast_pair
+from kata.given.checks import as_distribution, as_logits, as_probabilities, broadcast_pair
+from kata.given.plots import module02 as draw
 
 from .module01_cross_entropy import cross_entropy, entropy
 
@@ -160,11 +160,7 @@ def divergences_torch(p, q):
 
 
 def _logit_and_label(z, y):
-    z = np.asarray(z, dtype=float)
-    if z.size == 0:
-        raise ValueError("z is empty: give at least one logit")
-    if not np.isfinite(z).all():
-        raise ValueError("z must hold finite logits (no inf or NaN)")
+    z = as_logits(np.asarray(z, dtype=float), "z", scalar=True)
     y = as_probabilities(y, "y")
     try:
         return np.broadcast_arrays(z, y)

@@ -86,29 +86,22 @@ from __future__ import annotations
 import numpy as np
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.plots import module03 as draw
-from kata.validate import as_distribution
+from kata.given.checks import as_class_targets, as_distribution, as_logits, check_positive
+from kata.given.plots import module03 as draw
 
 # ---------------------------------------------------------------------------
 # Given code: input checks.
 
 
 def _as_logits(logits, axis=None, ndim=None):
-    array = np.asarray(logits, dtype=float)
-    if array.size == 0:
-        raise ValueError("logits is empty: give at least one logit")
-    if np.isnan(array).any():
-        raise ValueError("logits contains NaN")
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(f"logits must have shape (N, C), one row of C class scores per example; got shape {array.shape}")
+    array = as_logits(np.asarray(logits, dtype=float), rows=ndim == 2, finite=False)
     if axis is not None and not -array.ndim <= axis < max(array.ndim, 1):
         raise ValueError(f"axis {axis} does not exist for logits of shape {array.shape}")
     return array
 
 
 def _check_temperature(temperature):
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
+    check_positive(temperature, "temperature")
 
 
 def _logits_and_targets(logits, targets):
@@ -117,13 +110,7 @@ def _logits_and_targets(logits, targets):
     n, c = logits.shape
     targets = np.asarray(targets)
     if targets.ndim == 1:
-        if targets.dtype.kind not in "iu":
-            raise ValueError(f"class-index targets must be integers, got dtype {targets.dtype}")
-        if targets.shape != (n,):
-            raise ValueError(f"{n} rows of logits but {targets.shape[0]} class indices")
-        if (targets < 0).any() or (targets >= c).any():
-            raise ValueError(f"class indices must lie in [0, {c - 1}] for {c} classes, got {targets.min()}..{targets.max()}")
-        return logits, targets.astype(np.int64), True
+        return logits, as_class_targets(targets, n, c), True
     if targets.shape != (n, c):
         raise ValueError(f"targets must be class indices of shape ({n},) or probability rows of shape ({n}, {c}), "
                          f"got shape {targets.shape}")

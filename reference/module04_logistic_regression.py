@@ -31,7 +31,7 @@ warns "overflow". Only ever exponentiate a number <= 0:
 
 THE EXPERIMENT
 --------------
-Two Gaussian blobs (kata.datasets.two_blobs(): 100 points around (-2, -2) are
+Two Gaussian blobs (kata.given.data.two_blobs(): 100 points around (-2, -2) are
 class 0, 100 around (2, 2) are class 1). Start from w = [0, 0], b = 0, so
 p = 1/2 everywhere and the loss is log 2 = 0.693147 nats (a coin flip). Run
 100 epochs of full-batch gradient descent with lr = 0.1. You should see the
@@ -72,15 +72,16 @@ from typing import NamedTuple
 import numpy as np
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.datasets import two_blobs
-from kata.plots import module04 as draw
-from kata.validate import (
+from kata.given.checks import (
     as_features,
     as_labels,
     as_parameters,
     as_probability_vector,
+    check_snapshot_epochs,
     check_training,
 )
+from kata.given.data import two_blobs
+from kata.given.plots import module04 as draw
 
 LEARNING_RATE = 0.1
 EPOCHS = 100
@@ -173,7 +174,8 @@ def train_logistic_regression(X, y, lr=LEARNING_RATE, epochs=EPOCHS, snapshot_ep
     """
     X = as_features(X)
     y = as_labels(y, X.shape[0], hard=True)
-    check_training(lr, epochs, snapshot_epochs)
+    check_training(lr, epochs)
+    check_snapshot_epochs(snapshot_epochs)
     # TODO 4.5: start from w = np.zeros(D), b = 0.0, losses = [], snapshots = {}
     #   (store snapshots[0] = (w.copy(), b) if 0 is in snapshot_epochs). Then for
     #   each epoch in range(epochs), in this order:

@@ -51,7 +51,7 @@ first use of torch.optim costs about 2 s of imports, on every test run.
 THE DATA
 --------
 Three unit Gaussian blobs centred at (0, 0), (3, 3) and (-3, 3), 300 points
-each (kata.datasets.three_blobs, seeded). Full batch: every epoch is one
+each (kata.given.data.three_blobs, seeded). Full batch: every epoch is one
 gradient step on all 900 points, lr = 0.1, 200 epochs.
 
 WHAT YOU WRITE
@@ -76,7 +76,6 @@ THE FIGURES (make run-module-5, and the tests compare them with plots_baseline/)
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -84,10 +83,8 @@ import torch
 from torch import nn
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.datasets import three_blobs
-from kata.plots import module05 as draw
-from kata.torchtools import one_thread
-from kata.validate_module05 import (
+from kata.given.data import three_blobs
+from kata.given.module05 import (
     as_class_weight,
     as_features,
     as_log_probs,
@@ -97,6 +94,9 @@ from kata.validate_module05 import (
     check_reduction,
     check_training,
 )
+from kata.given.plots import module05 as draw
+from kata.given.cache import course_cache
+from kata.given.torchtools import one_thread
 
 N_CLASSES = 3
 
@@ -214,7 +214,7 @@ def train(model, X, y, lr=0.1, epochs=200):
 
 def predict(model, X):
     """The predicted class of each row of X (N, 2): a long tensor (N,) of indices in [0, 3)."""
-    X = as_features(X)
+    X = as_features(X, dtype=torch.float32)
     # TODO 5.7: inside `with torch.no_grad():` (no graph is needed to predict),
     #   return the index of the largest logit in each row: model(X).argmax(dim=1).
     #   (Softmax would not change the winner: it keeps the order of the logits.)
@@ -244,7 +244,7 @@ def accuracy(model, X, y):
     return float((predict(model, X) == torch.as_tensor(y)).double().mean())
 
 
-@functools.lru_cache(maxsize=1)
+@course_cache
 def trained_models(lr=LR, epochs=EPOCHS):
     """Both models trained on the blobs: {name: (model, losses)}. Cached: both figures use it."""
     X, y = blob_tensors()

@@ -98,7 +98,7 @@ import torch
 import torch.nn.functional as F
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.markov import (
+from kata.given.module07 import (
     as_ids,
     as_transition_table,
     check_positive,
@@ -106,7 +106,7 @@ from kata.markov import (
     sample_chain,
     stationary_distribution,
 )
-from kata.plots import module07 as draw
+from kata.given.plots import module07 as draw
 
 # ---------------------------------------------------------------------------
 # Given code: the chain, the texts and the settings. Row = current character,

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from kata.expect import expect_close, expect_raises, expect_shape, expect_true
-from kata.properties import PROPERTY, distribution_pairs, distributions
+from kata.testing.expect import expect_close, expect_raises, expect_shape, expect_true
+from kata.testing.strategies import distribution_pairs, distributions
 
 MODULE = "module01_cross_entropy"
 LN2 = math.log(2)
@@ -185,7 +185,6 @@ def test_cross_entropy_refuses_bad_distributions(mod):
 
 
 @pytest.mark.task("1.3")
-@PROPERTY
 @given(pair=distribution_pairs())
 def test_cross_entropy_is_never_below_entropy(mod, pair):
     p, q = pair
@@ -195,7 +194,6 @@ def test_cross_entropy_is_never_below_entropy(mod, pair):
 
 
 @pytest.mark.task("1.3")
-@PROPERTY
 @given(p=distributions())
 def test_cross_entropy_with_itself_is_entropy_and_bits_are_nats_over_ln2(mod, p):
     expect_close(mod.cross_entropy(p, p), float(mod.entropy(p)), f"cross_entropy(p, p) for p = {p}", rtol=1e-9)

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, without_warnings
-from kata.properties import PROPERTY, distribution_pairs, distributions
-
+from kata.testing.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, without_warnings
+from kata.testing.strategies import distribution_pairs, distributions
 
 MODULE = "module02_divergences"
 
@@ -113,7 +112,6 @@ def test_kl_refuses_bad_distributions(mod):
 
 
 @pytest.mark.task("2.1")
-@PROPERTY
 @given(pair=distribution_pairs())
 def test_kl_is_never_negative(mod, pair):
     p, q = pair
@@ -123,7 +121,6 @@ def test_kl_is_never_negative(mod, pair):
 
 
 @pytest.mark.task("2.1")
-@PROPERTY
 @given(p=distributions())
 def test_kl_of_a_distribution_with_itself_is_zero(mod, p):
     expect_close(quietly("kl_divergence(p, p)", mod.kl_divergence, p, p), 0.0, f"kl_divergence(p, p) for p = {p}",
@@ -189,7 +186,6 @@ def test_decomposition_of_the_table(mod):
 
 
 @pytest.mark.task("2.3")
-@PROPERTY
 @given(pair=distribution_pairs())
 def test_cross_entropy_is_entropy_plus_kl(mod, pair):
     p, q = pair
@@ -286,7 +282,6 @@ def test_ce_pulls_harder_than_mse_when_confidently_wrong(mod):
 
 
 @pytest.mark.task("2.6")
-@PROPERTY
 @given(z=st.floats(-30, 30), y=st.sampled_from([0.0, 1.0]))
 def test_mse_gradient_is_at_most_half_the_bce_gradient(mod, z, y):
     bce, squared = float(mod.bce_logit_gradient(z, y)), float(mod.mse_logit_gradient(z, y))

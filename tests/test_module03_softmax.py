@@ -12,9 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, without_warnings
-from kata.properties import PROPERTY, distributions, logits
-
+from kata.testing.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, without_warnings
+from kata.testing.strategies import distributions, logits
 
 MODULE = "module03_softmax"
 
@@ -109,7 +108,6 @@ def test_softmax_refuses_bad_input(mod):
 
 
 @pytest.mark.task("3.1")
-@PROPERTY
 @given(z=logits(), shift=st.floats(-1000, 1000))
 def test_softmax_is_unchanged_when_a_constant_is_added(mod, z, shift):
     base = calm("softmax(z)", mod.softmax, z, why=OVERFLOW)
@@ -119,7 +117,6 @@ def test_softmax_is_unchanged_when_a_constant_is_added(mod, z, shift):
 
 
 @pytest.mark.task("3.1")
-@PROPERTY
 @given(z=logits(scale=1e4), temperature=st.sampled_from([0.25, 1.0, 3.0]))
 def test_softmax_rows_sum_to_one_even_at_extreme_logits(mod, z, temperature):
     got = expect_shape(calm("softmax(z)", mod.softmax, z, temperature=temperature, why=OVERFLOW), z.shape,
@@ -165,7 +162,6 @@ def test_log_softmax_follows_the_axis(mod):
 
 
 @pytest.mark.task("3.2")
-@PROPERTY
 @given(z=logits())
 def test_log_softmax_is_the_log_of_softmax(mod, z):
     expect_close(calm("log_softmax(z)", mod.log_softmax, z), np.log(exp_normalised(z, 1)),
@@ -259,7 +255,6 @@ def test_cross_entropy_from_logits_refuses_bad_targets(mod):
 
 
 @pytest.mark.task("3.3")
-@PROPERTY
 @given(p=distributions())
 def test_logits_equal_to_log_p_give_the_entropy(mod, p):
     expected = -float(np.sum(p * np.log(p)))
@@ -314,7 +309,6 @@ def test_gradient_equals_torch_autograd(mod, soft):
 
 
 @pytest.mark.task("3.4")
-@PROPERTY
 @given(z=logits(scale=50.0))
 def test_gradient_rows_sum_to_zero(mod, z):
     targets = np.arange(z.shape[0]) % z.shape[1]

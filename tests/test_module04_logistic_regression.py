@@ -19,9 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.datasets import two_blobs
-from kata.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, fail
-from kata.properties import PROPERTY
+from kata.given.data import two_blobs
+from kata.testing.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, fail
 
 MODULE = "module04_logistic_regression"
 LN2 = math.log(2)
@@ -89,7 +88,7 @@ def expit(z):
     return np.exp(-np.logaddexp(0.0, -z))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def wrong_order_run(first, lr=0.1, epochs=100):
     """A known mistake, run here with its own numpy loop: the parameter named `first` steps first and the
     other one's gradient is then taken at the updated value ("w": grad_b at the new w; "b": grad_w at the new b).
@@ -200,7 +199,6 @@ def test_sigmoid_keeps_the_shape(mod):
 
 
 @pytest.mark.task("4.1")
-@PROPERTY
 @given(z=st.floats(-1000.0, 1000.0))
 def test_sigmoid_is_symmetric_and_bounded_without_warnings(mod, z):
     pair = no_warnings(f"sigmoid([{z!r}, {-z!r}])", mod.sigmoid, np.array([z, -z]))
@@ -299,7 +297,6 @@ def test_bce_clips_away_log_zero(mod):
 
 
 @pytest.mark.task("4.3")
-@PROPERTY
 @given(data=st.lists(st.tuples(st.floats(0.0, 1.0), st.floats(0.001, 0.999)), min_size=1, max_size=8))
 def test_bce_treats_both_classes_alike_and_is_lowest_at_the_truth(mod, data):
     y, p = np.array(data).T
@@ -364,7 +361,6 @@ def test_gradient_check_against_central_differences(mod):
 
 
 @pytest.mark.task("4.4")
-@PROPERTY
 @given(w1=st.floats(-3.0, 3.0), w2=st.floats(-3.0, 3.0), b=st.floats(-3.0, 3.0))
 def test_gradient_check_anywhere(mod, w1, w2, b):
     X, y = blobs()

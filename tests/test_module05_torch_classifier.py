@@ -15,9 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from kata.datasets import three_blobs
-from kata.expect import expect_close, expect_raises, expect_shape, expect_true, fail
-from kata.properties import PROPERTY
+from kata.given.data import three_blobs
+from kata.testing.expect import expect_close, expect_raises, expect_shape, expect_true, fail
 
 MODULE = "module05_torch_classifier"
 
@@ -182,7 +181,6 @@ def test_ignored_rows_leave_the_denominator(mod):
 
 
 @pytest.mark.task("5.2")
-@PROPERTY
 @given(data=st.data())
 def test_nll_loss_manual_equals_torch_in_every_mode(mod, data):
     case = data.draw(loss_cases())
@@ -250,7 +248,6 @@ def test_the_gradient_flows_back_to_the_logits(mod):
 
 
 @pytest.mark.task("5.3")
-@PROPERTY
 @given(data=st.data())
 def test_cross_entropy_manual_equals_torch_in_every_mode(mod, data):
     case = data.draw(loss_cases())
@@ -393,7 +390,7 @@ def test_mlp_is_linear_relu_linear_seeded(mod):
         expected_count = 2 * hidden + hidden + hidden * 3 + 3
         expect_true(count == expected_count, f"{call} has {count} parameters, expected {expected_count}: "
                     f"Linear(2, {hidden}) -> ReLU -> Linear({hidden}, 3)")
-        expect_seeded(lambda: mod.make_mlp(hidden=hidden, seed=seed), call)
+        expect_seeded(lambda hidden=hidden, seed=seed: mod.make_mlp(hidden=hidden, seed=seed), call)
         with torch.no_grad():
             expected = oracle_mlp(hidden, seed)(POINTS)
             linear_only = oracle_mlp(hidden, seed, relu=False)(POINTS)
@@ -557,7 +554,7 @@ def test_both_models_learn_the_blobs(mod):
     X, y = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
     fitted = mod.trained_models()
     expect_true(len(fitted) == 2, f"trained_models() returned {len(fitted)} models, expected 2 (linear and MLP)")
-    for (name, (model, history)), (kind, (losses, accuracy)) in zip(fitted.items(), TRAINED.items()):
+    for (_name, (model, history)), (kind, (losses, accuracy)) in zip(fitted.items(), TRAINED.items()):
         if isinstance(history, list) and history and isinstance(history[0], torch.Tensor):
             fail(f"train() returned a list of tensors for the {kind} model: append loss.item() (a Python float)")
         history = expect_shape(history, (200,), f"the {kind} model's loss history")

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from scipy.special import log_softmax as scipy_log_softmax
 from scipy.special import logsumexp as scipy_logsumexp
 
-from kata.expect import expect_close, expect_raises, expect_shape, expect_true
-from kata.properties import PROPERTY, logits
+from kata.testing.expect import expect_close, expect_raises, expect_shape, expect_true
+from kata.testing.strategies import logits
 
 MODULE = "module06_stability"
 LN2 = math.log(2)
@@ -33,7 +33,7 @@ SOFTPLUS = {-1.5: 0.201413, 1.5: 1.701413, -0.3: 0.554355, 0.3: 0.854355}  # log
 CLIP_LOSSES = {1e-7: 16.118096, 1e-12: 27.631021, 1e-15: 34.538776}  # -log(clip): a clipped naive BCE
 
 
-class quiet(np.errstate):
+class Quiet(np.errstate):
     """Let a mistaken overflow show up as inf / nan (for its diagnosis) rather than as a numpy warning."""
 
     def __init__(self):
@@ -45,8 +45,8 @@ def smoothing_mistakes(true_loss, other_losses, eps, plain):
     c = 1 + len(other_losses)
     variant = (1 - eps) * true_loss + eps / (c - 1) * sum(other_losses)
     return [
-        (variant, f"that is the ε/(C−1) variant (true class 1 − ε, the others ε/(C−1)); "
-                  f"torch's label_smoothing uses q = (1 − ε)·target + ε/C for every class"),
+        (variant, "that is the ε/(C−1) variant (true class 1 − ε, the others ε/(C−1)); "
+                  "torch's label_smoothing uses q = (1 − ε)·target + ε/C for every class"),
         ((1 - eps) * true_loss, "the smoothing term is dropped: (1 − ε)·(−log p_true) alone; "
                                 "add ε/C·(−log p_k) for every class k"),
         ((1 - eps + eps / c) * true_loss, "you kept only the true class's term q_true·(−log p_true); "
@@ -102,7 +102,7 @@ def test_naive_log_softmax_breaks_on_100_0_minus100_in_float32(mod):
 
 @pytest.mark.task("6.1")
 def test_naive_log_softmax_overflows_just_past_ln_of_the_largest_float(mod):
-    with quiet():
+    with Quiet():
         below = mod.naive_log_softmax(np.array([88.0, 0.0], dtype=np.float32))
         above = mod.naive_log_softmax(np.array([89.0, 0.0], dtype=np.float32))
         float64_above = mod.naive_log_softmax(np.array([710.0, 0.0]))
@@ -130,7 +130,7 @@ def test_naive_log_softmax_refuses_bad_logits(mod):
 @pytest.mark.task("6.2")
 def test_logsumexp_of_the_seed_logits_matches_scipy(mod):
     expected = float(scipy_logsumexp(SEED_LOGITS))  # 100.0 (+ 4e-35)
-    with quiet():
+    with Quiet():
         expect_close(mod.logsumexp(SEED_LOGITS), expected, "logsumexp([10, 20, 100])",
                      mistakes=[(expected - 100.0, "you subtracted the max m = 100 but did not add it back: "
                                                   "log Σ e^z = m + log Σ e^(z − m)")])
@@ -143,7 +143,7 @@ def test_logsumexp_of_the_seed_logits_matches_scipy(mod):
 
 @pytest.mark.task("6.2")
 def test_logsumexp_of_huge_equal_logits(mod):
-    with quiet():
+    with Quiet():
         expect_close(mod.logsumexp([1000.0, 1000.0]), 1000.0 + LN2, "logsumexp([1000, 1000])",
                      mistakes=[(np.inf, "logsumexp without the max: e^1000 overflows even float64 (limit 709.78). "
                                         "Subtract m = max(x) before exp, add it back after the log"),
@@ -161,7 +161,7 @@ def test_logsumexp_of_huge_equal_logits(mod):
 @pytest.mark.task("6.2")
 def test_logsumexp_reduces_over_the_given_axis(mod):
     x = np.array([[1.0, 2.0, 3.0], [500.0, 0.0, -500.0]])
-    with quiet():
+    with Quiet():
         got = mod.logsumexp(x)
         got = expect_shape(got, (2,), "logsumexp(x of shape (2, 3))",
                            diagnoses={(2, 1): "keepdims: the result must drop the reduced axis (np.squeeze(m, axis=axis))",
@@ -177,10 +177,9 @@ def test_logsumexp_reduces_over_the_given_axis(mod):
 
 
 @pytest.mark.task("6.2")
-@PROPERTY
 @given(x=logits(scale=1000.0), shift=st.floats(-500.0, 500.0))
 def test_logsumexp_equals_torch_and_shifts_with_its_input(mod, x, shift):
-    with quiet():
+    with Quiet():
         got = mod.logsumexp(x)
         expected = torch.logsumexp(torch.from_numpy(x), dim=-1).numpy()
         expect_close(got, expected, f"logsumexp({x.tolist()})", rtol=1e-9, atol=1e-9)
@@ -201,7 +200,7 @@ def test_logsumexp_refuses_bad_input(mod):
 @pytest.mark.task("6.3")
 def test_stable_log_softmax_of_100_0_minus100_in_float32(mod):
     z = np.array([100.0, 0.0, -100.0], dtype=np.float32)
-    with quiet():
+    with Quiet():
         got = mod.stable_log_softmax(z)
     expect_close(got, [0.0, -100.0, -200.0], "stable_log_softmax(float32 [100, 0, -100])", atol=1e-5,
                  mistakes=[([np.nan, -np.inf, -np.inf], "that is the naive form log(e^z / Σ e^z): use z − logsumexp(z)"),
@@ -210,7 +209,7 @@ def test_stable_log_softmax_of_100_0_minus100_in_float32(mod):
 
 @pytest.mark.task("6.3")
 def test_stable_log_softmax_of_the_seed_logits(mod):
-    with quiet():
+    with Quiet():
         got = mod.stable_log_softmax(SEED_LOGITS)
     expect_close(got, [-90.0, -80.0, 0.0], "stable_log_softmax([10, 20, 100])",
                  mistakes=[(SEED_LOGITS, "your logsumexp returned 0 here: it subtracts the max but does not add it back")])
@@ -224,7 +223,7 @@ def test_stable_log_softmax_of_the_seed_logits(mod):
 @pytest.mark.task("6.3")
 def test_stable_log_softmax_works_row_by_row(mod):
     batch = np.array([[1.0, 2.0, 3.0], [1000.0, 0.0, -1000.0]])
-    with quiet():
+    with Quiet():
         got = mod.stable_log_softmax(batch)
     got = expect_shape(got, (2, 3), "stable_log_softmax(batch of shape (2, 3))")
     expect_close(got, scipy_log_softmax(batch, axis=-1), "stable_log_softmax(batch of shape (2, 3))",
@@ -232,10 +231,9 @@ def test_stable_log_softmax_works_row_by_row(mod):
 
 
 @pytest.mark.task("6.3")
-@PROPERTY
 @given(x=logits(scale=1e4))
 def test_stable_log_softmax_is_exact_at_any_scale(mod, x):
-    with quiet():
+    with Quiet():
         got = mod.stable_log_softmax(x)
     got = expect_shape(got, x.shape, f"stable_log_softmax of shape {x.shape}")
     expect_close(got, torch.log_softmax(torch.from_numpy(x), dim=-1).numpy(), f"stable_log_softmax({x.tolist()})",
@@ -288,11 +286,11 @@ def test_bce_with_logits_is_finite_at_huge_logits(mod):
     mod.bce_with_logits(1.5, 1.0)  # the function must work first
     cases = [((200.0, 0.0), 200.0), ((-200.0, 1.0), 200.0), ((200.0, 1.0), 0.0), ((-200.0, 0.0), 0.0)]
     for (z, y), expected in cases:
-        with quiet():
+        with Quiet():
             got = mod.bce_with_logits(z, y)
         mistakes = [(np.inf, naive), (np.nan, naive)] + [(loss, clipped) for loss in CLIP_LOSSES.values()]
         expect_close(got, expected, f"bce_with_logits({z:g}, {y:g})", atol=1e-12, mistakes=mistakes)
-    with quiet():
+    with Quiet():
         got = mod.bce_with_logits(-200.0, 1.0, pos_weight=3.0)
     expect_close(got, 600.0, "bce_with_logits(-200, 1, pos_weight=3)",
                  mistakes=[(200.0, "pos_weight on the wrong term: it multiplies the positive term y·log σ(z)"),
@@ -307,7 +305,7 @@ def test_bce_with_logits_equals_torch_with_a_pos_weight_per_column(mod):
     y = rng.integers(0, 2, size=(6, 4)).astype(float)
     y[0, 0], y[1, 1], y[4] = 0.0, 1.0, rng.uniform(size=4)  # soft labels in row 4
     pos_weight = np.array([0.5, 1.0, 2.0, 5.0])
-    with quiet():
+    with Quiet():
         expect_close(mod.bce_with_logits(z, y), torch_bce(z, y), "bce_with_logits(z, y) on a (6, 4) batch", rtol=1e-9)
         expect_close(mod.bce_with_logits(z, y, pos_weight=pos_weight), torch_bce(z, y, pos_weight),
                      "bce_with_logits(z, y, pos_weight=[0.5, 1, 2, 5]) on a (6, 4) batch", rtol=1e-9)
@@ -325,7 +323,7 @@ def test_bce_with_logits_equals_torch_on_random_inputs(mod):
     expected_plain = F.binary_cross_entropy_with_logits(torch.as_tensor(z), torch.as_tensor(y), reduction="none").mean(1)
     expected_weighted = F.binary_cross_entropy_with_logits(torch.as_tensor(z), torch.as_tensor(y), reduction="none",
                                                            pos_weight=torch.as_tensor(weights)).mean(1)
-    with quiet():
+    with Quiet():
         for i in range(rows):
             w = float(weights[i, 0])
             expect_close(mod.bce_with_logits(z[i], y[i]), float(expected_plain[i]),
@@ -336,10 +334,9 @@ def test_bce_with_logits_equals_torch_on_random_inputs(mod):
 
 
 @pytest.mark.task("6.4")
-@PROPERTY
 @given(z=st.floats(-1e4, 1e4), y=st.floats(0.0, 1.0))
 def test_bce_with_logits_is_finite_and_symmetric_at_any_logit(mod, z, y):
-    with quiet():
+    with Quiet():
         got, mirrored = mod.bce_with_logits(z, y), mod.bce_with_logits(-z, 1.0 - y)
     expect_true(math.isfinite(got) and got >= -1e-12,
                 f"bce_with_logits({z}, {y}) returned {got}: the loss is finite and >= 0 for any finite logit "
@@ -386,7 +383,6 @@ def test_smooth_labels_of_a_batch_and_of_soft_targets(mod):
 
 
 @pytest.mark.task("6.5")
-@PROPERTY
 @given(n_classes=st.integers(2, 8), data=st.data(), smoothing=st.one_of(st.just(0.0), st.floats(1e-6, 1.0)))
 def test_smoothed_rows_sum_to_one_and_give_the_finite_gap(mod, n_classes, data, smoothing):
     target = data.draw(st.integers(0, n_classes - 1))
@@ -460,7 +456,7 @@ def test_label_smoothed_cross_entropy_equals_torch_on_random_inputs(mod, smoothi
         soft = rng.dirichlet(np.ones(n_classes), size=40)
         for targets, kind in ((indices, "class indices"), (soft, "probability rows")):
             expected = torch_ce(x, targets, smoothing, "none")
-            with quiet():
+            with Quiet():
                 got = mod.label_smoothed_cross_entropy(x, targets, smoothing, reduction="none")
             got = expect_shape(got, (40,), f"label_smoothed_cross_entropy(40×{n_classes} logits, {kind}, "
                                f"{smoothing}, reduction='none')")
@@ -475,7 +471,7 @@ def test_label_smoothed_cross_entropy_equals_torch_on_random_inputs(mod, smoothi
 @pytest.mark.task("6.6")
 def test_label_smoothed_cross_entropy_is_finite_at_huge_logits(mod):
     x = np.array([[1000.0, 0.0, -1000.0]])
-    with quiet():
+    with Quiet():
         got = mod.label_smoothed_cross_entropy(x, [2], 0.1)
     expect_close(got, torch_ce(x, [2], 0.1), "label_smoothed_cross_entropy([[1000, 0, -1000]], [2], 0.1)",
                  mistakes=[(np.nan, "NaN: use your stable_log_softmax, not the naive one"),

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, fail, show
-from kata.properties import PROPERTY, distributions
+from kata.testing.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, fail, show
+from kata.testing.strategies import distributions
 
 MODULE = "module07_language_model"
 LN2 = math.log(2)
@@ -233,7 +233,6 @@ def chain_tables(draw, n=None):
 def test_no_model_beats_the_entropy_rate(mod):
     mod.cross_entropy_rate(P2, Q2)  # one plain call first: an unfinished stub stops here, not in hypothesis
 
-    @PROPERTY
     @given(data=st.data())
     def check(data):
         P = data.draw(chain_tables())
@@ -335,7 +334,6 @@ def model_and_text(draw):
 def test_the_reductions_agree(mod):
     mod.sequence_cross_entropy(PROBS3, IDS3)  # one plain call first: an unfinished stub stops here
 
-    @PROPERTY
     @given(case=model_and_text())
     def check(case):
         probs, ids = case
@@ -369,7 +367,6 @@ def test_bits_per_character(mod):
 def test_bits_are_nats_over_ln2(mod):
     mod.bits_per_character(PROBS3, IDS3)  # one plain call first: an unfinished stub stops here
 
-    @PROPERTY
     @given(case=model_and_text())
     def check(case):
         probs, ids = case
@@ -411,7 +408,6 @@ def test_a_uniform_model_has_perplexity_v(mod):
 def test_perplexity_is_exp_of_the_cross_entropy(mod):
     mod.perplexity(PROBS3, IDS3)  # one plain call first: an unfinished stub stops here
 
-    @PROPERTY
     @given(case=model_and_text())
     def check(case):
         probs, ids = case

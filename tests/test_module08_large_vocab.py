@@ -17,12 +17,11 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 from torch.overrides import TorchFunctionMode
 
-from kata.expect import diagnose, expect_close, expect_raises, expect_shape, expect_true, fail, show
-from kata.properties import PROPERTY
+from kata.testing.expect import diagnose, expect_close, expect_raises, expect_shape, expect_true, fail, show
 
 MODULE = "module08_large_vocab"
 # A wrong answer fails on the first example that shows it: no shrinking (slow with torch), one failure reported.
-QUICK_PROPERTY = settings(PROPERTY, max_examples=25, phases=(Phase.explicit, Phase.generate), report_multiple_bugs=False)
+QUICK_PROPERTY = settings(max_examples=25, phases=(Phase.explicit, Phase.generate))
 IGNORE = -100
 EXACT = {"rtol": 1e-10, "atol": 1e-10}  # float64: the chunked loss must equal the naive one
 
@@ -288,7 +287,7 @@ def test_forward_equals_the_naive_loss_in_float64(mod):
         call = f"chunked_cross_entropy_forward(N=9, V=31, chunk_size={chunk_size})"
         loss, lse = forward(mod, hidden, weight, targets, chunk_size)
         expect_loss(loss, float(expected), call + "[0], the loss",
-                    lambda: [(-float(expected), "a negative loss: the loss is logsumexp MINUS the target logit"),
+                    lambda chunk_size=chunk_size: [(-float(expected), "a negative loss: the loss is logsumexp MINUS the target logit"),
                              *chunk_mean_mistakes(hidden, weight, targets, chunk_size)])
         expect_close(lse, torch.logsumexp(hidden @ weight.T, -1).numpy(), call + "[1], the logsumexps", **EXACT)
 

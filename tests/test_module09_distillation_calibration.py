@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.expect import expect_close, expect_raises, expect_shape, expect_true
-from kata.properties import PROPERTY, logits
+from kata.testing.expect import expect_close, expect_raises, expect_shape, expect_true
+from kata.testing.strategies import logits
 
 MODULE = "module09_distillation_calibration"
 
@@ -86,7 +86,6 @@ def test_distillation_loss_is_differentiable_in_the_student(mod):
 
 
 @pytest.mark.task("9.1")
-@PROPERTY
 @given(z=logits(scale=10.0), T=st.floats(0.5, 10.0), shift=st.floats(-50, 50))
 def test_distillation_loss_is_zero_at_a_match_and_never_negative(mod, z, T, shift):
     teacher = torch.tensor(z)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kata import course, stubs
-from kata.verify import pristine_copy
+from kata.tools.verify import pristine_copy
 
 
 class CourseCopy:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.timeout(600)  # these run whole commands in a copy of the course
-
 from kata import course
+
+pytestmark = pytest.mark.timeout(600)  # these run whole commands in a copy of the course
 
 
 def make(copy, *args, **kwargs):

@@ -1,4 +1,4 @@
-"""The data layer of module 10 (kata/mnist.py): IDX reader, download, embedded digits.
+"""The data layer of module 11 (kata/mnist.py): IDX reader, download, embedded digits.
 
 Every IDX file here is made by the test itself (tiny, written with struct), and
 every download is served by a fake opener or a file:// URL: no test touches
@@ -16,7 +16,7 @@ import urllib.error
 import numpy as np
 import pytest
 
-from kata import mnist
+from kata.given import mnist
 
 # --- tiny IDX files, written independently of the reader -----------------------------------
 

@@ -1,0 +1,30 @@
+"""Drawing for module 1: cross-entropy of a binary prediction."""
+
+from __future__ import annotations
+
+from kata.given.plots import COLOURS, new_figure
+
+
+def binary_cross_entropy(qs, curves, minima, seed_points):
+    """One curve H([p, 1-p], [q, 1-q]) per true p, its minimum at q = p, the seed's predictions."""
+    fig = new_figure()
+    ax = fig.add_subplot()
+    for colour, (p, curve) in zip(COLOURS, curves.items()):
+        ax.plot(qs, curve, color=colour, lw=2, label=f"true P(class 0) = {p:g}")
+        ax.plot([p], [minima[p]], "o", color=colour, ms=7, mfc="white", mew=2, clip_on=False, zorder=4)
+    ax.plot([], [], "o", color="grey", mfc="white", mew=2, label="minimum at q = p (value H(p))")
+    for q, value, label in seed_points:
+        ax.plot([q], [value], "*", color="black", ms=14, zorder=5)
+        offset = (12, 14) if q < 0.5 else (-110, 80)  # keep the label inside the axes
+        ax.annotate(f"{label}\nH = {value:.3f} nats", (q, value), xytext=offset,
+                    textcoords="offset points", fontsize=10,
+                    bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.7", "alpha": 0.9},
+                    arrowprops={"arrowstyle": "-", "color": "black", "lw": 0.8})
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 4)
+    ax.set_xlabel("q = predicted probability of class 0")
+    ax.set_ylabel("cross-entropy H(p, q)  [nats]")
+    ax.set_title("Cross-entropy is smallest when the prediction q equals the truth p")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper center")
+    return fig

@@ -1,0 +1,178 @@
+"""Apply each catalogued learner mistake to the reference, and check what the tests say.
+
+``tests/mistakes/moduleNN_<topic>.toml`` lists mistakes a learner makes::
+
+    [[mistake]]
+    task = "1.3"
+    name = "dropped minus sign"
+    find = "return (p * surprisal(np.clip(q, eps, 1.0), base)).sum(axis=-1)"
+    replace = "return -(p * surprisal(np.clip(q, eps, 1.0), base)).sum(axis=-1)"
+    says = "a negative cross-entropy means the minus sign is missing"
+
+``find`` must occur exactly once, inside the task's solution. With
+``-p kata.testing.mistakes --kata-mistakes=OUT.json`` the collected module tests
+are not run as usual: every module's reference source is loaded as the
+learner's ``exercises.<module>`` (a learner who solved everything), then, one
+mistake at a time, the mutated source replaces it and:
+
+- the tests of the mistake's task run in order until the first failure, whose
+  one-line message must contain ``says``;
+- for the first mistake of each task, every other test of the module must pass,
+  and for the first mistake of a module, every test of the modules that import
+  it too: one task's mistake blames no other task.
+
+Everything happens in memory; no file of the checkout is written.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from _pytest.runner import runtestprotocol
+
+from kata import course, stubs
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+def pytest_addoption(parser):
+    parser.getgroup("kata").addoption("--kata-mistakes", default=None,
+                                      help="apply tests/mistakes/*.toml and write what the tests said here")
+
+
+def pytest_configure(config):
+    if config.getoption("kata_mistakes"):
+        config.pluginmanager.register(MistakeRun(Path(config.getoption("kata_mistakes"))), "kata-mistakes")
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+def load_catalogue(module: course.Module) -> list[dict]:
+    if not module.mistakes_path.exists():
+        return []
+    entries = tomllib.loads(module.mistakes_path.read_text(encoding="utf-8")).get("mistake", [])
+    solutions = stubs.solution_lines(module.reference_path.read_text(encoding="utf-8"))
+    for entry in entries:
+        for key in ("task", "name", "find", "replace", "says"):
+            if key not in entry:
+                raise CatalogueError(f"{module.mistakes_path.name}: a mistake lacks {key!r}: {entry}")
+        block = "\n".join(solutions.get(entry["task"], []))
+        if block.count(entry["find"]) != 1:
+            raise CatalogueError(f"{module.mistakes_path.name}: {entry['name']!r}: `find` must occur exactly once in "
+                                 f"task {entry['task']}'s solution, found {block.count(entry['find'])} times")
+    return entries
+
+
+def mutate(module: course.Module, entry: dict) -> str:
+    source = module.reference_path.read_text(encoding="utf-8")
+    solution = "\n".join(stubs.solution_lines(source)[entry["task"]])
+    start = source.index(solution)
+    mutated = solution.replace(entry["find"], entry["replace"], 1)
+    return source[:start] + mutated + source[start + len(solution):]
+
+
+def install(module: course.Module, source: str) -> None:
+    """Load ``source`` as the learner's ``exercises.<module>``, in memory, as if it were the file."""
+    import exercises
+
+    name = f"exercises.{module.name}"
+    spec = importlib.util.spec_from_loader(name, loader=None, origin=str(module.exercise_path))
+    lesson = importlib.util.module_from_spec(spec)
+    lesson.__file__ = str(module.exercise_path)
+    lesson.__package__ = "exercises"
+    sys.modules[name] = lesson
+    setattr(exercises, module.name, lesson)
+    exec(compile(source, str(module.exercise_path), "exec"), lesson.__dict__)
+
+
+def install_solved(modules: list[course.Module], changed: course.Module | None = None, source: str | None = None):
+    """Every module as solved by the learner; ``changed`` holds ``source`` instead (later modules reloaded)."""
+    for module in modules:
+        if changed is None or module.number >= changed.number:
+            install(module, source if module == changed else module.reference_path.read_text(encoding="utf-8"))
+
+
+class MistakeRun:
+    def __init__(self, out: Path):
+        self.out = out
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        session.config._kata_results.save_module_results = lambda: None  # nothing here is a real result
+        items_by_module: dict[int, list] = {}
+        for item in session.items:
+            number = course.module_of_test_file(item.nodeid)
+            if number is not None:
+                items_by_module.setdefault(number, []).append(item)
+        modules = course.modules()
+        dependants = {m.number: [d for d in modules if d.number > m.number and
+                                 f"from .{m.name} import" in d.reference_path.read_text(encoding="utf-8")]
+                      for m in modules}
+        install_solved(modules)
+        results = []
+        for module in modules:
+            if module.number not in items_by_module:
+                continue
+            try:
+                catalogue = load_catalogue(module)
+            except CatalogueError as error:
+                results.append({"module": module.number, "error": str(error)})
+                continue
+            seen_tasks: set[str] = set()
+            for index, entry in enumerate(catalogue):
+                started = time.perf_counter()
+                install_solved(modules, module, mutate(module, entry))
+                first_of_task = entry["task"] not in seen_tasks
+                seen_tasks.add(entry["task"])
+                items = items_by_module[module.number]
+                own = [i for i in items if _task(i) == entry["task"]]
+                others = [i for i in items if _task(i) != entry["task"]] if first_of_task else []
+                if index == 0:
+                    for dependant in dependants[module.number]:
+                        others += items_by_module.get(dependant.number, [])
+                message, kind = self._first_failure(own)
+                wrongly_failed = [(i.nodeid, m) for i in others for m in [self._failure(i)] if m is not None]
+                results.append({"module": module.number, "task": entry["task"], "name": entry["name"],
+                                "says": entry["says"], "first_message": message, "kind": kind,
+                                "named": message is not None and entry["says"] in message,
+                                "others_checked": len(others), "others_failed": wrongly_failed,
+                                "seconds": round(time.perf_counter() - started, 2)})
+            install_solved(modules, module, module.reference_path.read_text(encoding="utf-8"))
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.out.write_text(json.dumps(results, indent=1))
+        return True
+
+    def _run(self, item):
+        reports = runtestprotocol(item, nextitem=None, log=False)
+        for report in reports:
+            if report.failed:
+                properties = dict(report.user_properties)
+                return properties.get("kata_message") or str(report.longrepr), properties.get("kata_kind")
+        return None
+
+    def _first_failure(self, items) -> tuple[str | None, str | None]:
+        for item in items:
+            failed = self._run(item)
+            if failed is not None:
+                return failed
+        return None, None
+
+    def _failure(self, item) -> str | None:
+        failed = self._run(item)
+        return failed[0] if failed else None
+
+
+def _task(item) -> str | None:
+    marker = item.get_closest_marker("task")
+    return str(marker.args[0]) if marker and marker.args else None

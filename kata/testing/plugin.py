@@ -1,0 +1,411 @@
+"""The course's pytest plugin (``-p kata.testing.plugin`` in pyproject.toml's addopts).
+
+- The target switch: ``KATA_TARGET`` (``exercises``, the default, or
+  ``reference``) picks the package the ``mod`` fixture imports.
+- One test grades one task: while a test marked ``task("N.M")`` runs, every
+  other task function is the course's own (``kata/testing/isolation.py``).
+  Module-scoped fixtures run with the course's functions throughout, unless
+  declared with ``task_fixture("N.M")``.
+- Each failure becomes one sentence (``kata.testing.messages.describe``).
+- Results: ``--kata-json PATH`` writes every test's outcome; each module run in
+  full is also kept in ``.kata/results/<target>/<module>.json`` with a
+  fingerprint of the files it depends on, so hints and watch can reuse it while
+  nothing changed.
+- The Hypothesis profile every property test runs under.
+- Tests run in task order, with one torch thread, and an endless loop is
+  reported in one line.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import Phase, settings
+
+from kata import course
+from kata.testing import isolation, messages
+
+# Derandomized and without a database: every run (and `make verify`) sees the same
+# examples, so a result never depends on luck. No "explain" phase: it costs seconds per
+# failing property, and every property fails on an untouched stub. One failure per test
+# keeps the learner's line single.
+settings.register_profile("kata", max_examples=40, deadline=None, derandomize=True, database=None,
+                          report_multiple_bugs=False, phases=[p for p in Phase if p is not Phase.explain])
+settings.load_profile("kata")
+
+RESULTS_DIR = ".kata/results"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("kata")
+    group.addoption("--kata-json", default=None, help="write each test's outcome to this JSON file")
+    group.addoption("--kata-no-isolation", action="store_true",
+                    help="let tests call the learner's code for every task (maintainers only)")
+
+
+def target_package() -> str:
+    return os.environ.get("KATA_TARGET", "exercises") or "exercises"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    _clear_old_figure_results(config)
+    if target_package() not in course.TARGETS:
+        raise pytest.UsageError(
+            f"KATA_TARGET={target_package()!r} is not a target: use 'exercises' (your code) or 'reference'."
+        )
+    config.addinivalue_line("markers", "task(id): the course task a test grades, e.g. task('1.2')")
+    learner = "reference" if config.getoption("kata_no_isolation") else target_package()
+    config._kata_isolation = isolation.Isolation(learner=learner)
+    config._kata_results = KataResults(config)
+    config.pluginmanager.register(config._kata_results, "kata-results")
+
+
+def _clear_old_figure_results(config):
+    """Each run starts with an empty .kata/mpl-results, so no stale diff image outlives a fixed figure."""
+    import shutil
+
+    results = config.getoption("mpl_results_path", None) or config.getini("mpl-results-path")
+    default = course.ROOT / ".kata" / "mpl-results"
+    if results and Path(results).resolve() == default.resolve() and default.is_dir():
+        shutil.rmtree(default, ignore_errors=True)
+
+
+def pytest_report_header(config):
+    return f"kata target: {target_package()}/"
+
+
+# ---------------------------------------------------------------------------
+# The module under test
+
+
+class ModuleUnderTest:
+    """The learner's (or the reference's) module, with plain-words errors.
+
+    A function the tests ask for but the file lacks raises MissingFunction; a
+    task function (one with a TODO) that returns None raises ReturnedNone.
+    """
+
+    def __init__(self, module, number: int):
+        self._module = module
+        self._number = number
+        self._task_functions = {task.function for task in course.module(number).tasks()}
+
+    def __getattr__(self, name):
+        try:
+            value = getattr(self._module, name)
+        except AttributeError:
+            raise messages.MissingFunction(
+                f"{messages.short_path(self._module.__file__)} has no {name}(): the tests need it. "
+                f"Did you rename or delete it? (a newer course may have added it: make reset-module-{self._number} "
+                "backs your file up and restores the stub)"
+            ) from None
+        if name in self._task_functions and callable(value):
+            return _refusing_none(value)
+        return value
+
+
+def _refusing_none(function):
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        result = function(*args, **kwargs)
+        if result is None:
+            raise messages.ReturnedNone(f"{function.__name__}() returned None: is a `return` missing at the end of it?")
+        return result
+
+    return checked
+
+
+# Module paths a course before the kata/given layout used, and where each now lives.
+MOVED = {"kata.validate": "kata.given.checks", "kata.plots": "kata.given.plots", "kata.datasets": "kata.given.data",
+         "kata.mnist": "kata.given.mnist", "kata.torchtools": "kata.given.torchtools",
+         "kata.markov": "kata.given.module07", "kata.large_vocab": "kata.given.module08",
+         "kata.module09_support": "kata.given.module09", "kata.validate_module05": "kata.given.module05",
+         "kata.stability_checks": "kata.given.module06"}
+
+
+def load_target(name: str):
+    """Import ``<target>.<name>``, turning a broken file into one sentence."""
+    package = target_package()
+    number = int(name[6:8])
+    try:
+        module = importlib.import_module(f"{package}.{name}")
+    except SyntaxError as error:
+        where = messages.short_path(error.filename or name)
+        own = error.filename and Path(error.filename).name == f"{name}.py"
+        if own:
+            raise messages.SyntaxProblem(
+                f"{where} line {error.lineno}: Python cannot read this file ({error.msg}). Fix that line and run again."
+            ) from None
+        raise messages.Blocked(f"blocked: {where} line {error.lineno} cannot be read ({error.msg}), and "
+                               f"{package}/{name}.py imports it. Fix that file first.") from None
+    except ModuleNotFoundError as error:
+        missing = error.name or ""
+        if missing == f"{package}.{name}" or missing == package:
+            raise messages.MissingFunction(
+                f"{package}/{name}.py is missing (make reset-module-{number} restores the stub)."
+            ) from None
+        moved = next((new for old, new in MOVED.items() if missing == old or missing.startswith(old + ".")), None)
+        if moved:
+            raise messages.Blocked(
+                f"{package}/{name}.py imports {missing}, which this version of the course moved to {moved}: "
+                f"change that import line to match the fresh stub (make reset-module-{number} backs your file up first)."
+            ) from None
+        if missing.startswith(f"{package}."):
+            raise messages.Blocked(f"{package}/{name}.py imports {missing}, which is missing "
+                                   "(make reset-module-N restores a stub).") from None
+        raise messages.LearnerProblem(f"{package}/{name}.py could not be imported: {error}") from None
+    except ImportError as error:
+        raise messages.LearnerProblem(f"{package}/{name}.py could not be imported: {error}") from None
+    return ModuleUnderTest(module, number)
+
+
+@pytest.fixture(scope="module")
+def mod(request):
+    """The module under test: ``exercises.<MODULE>`` or ``reference.<MODULE>``."""
+    return load_target(request.module.MODULE)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tiny tensors: one thread is faster on 2 cores, and results stay bit-for-bit reproducible."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def target():
+    return target_package()
+
+
+def task_fixture(task_id: str, **fixture_kwargs):
+    """A module-scoped fixture computed with the learner's code for ``task_id`` (and the course's for the rest).
+
+    Only tests of that task may use it: a fixture is computed once, so it cannot
+    follow each test's task the way a function-scoped one does.
+    """
+
+    def decorate(function):
+        function._kata_task = str(task_id)
+        return pytest.fixture(scope="module", **fixture_kwargs)(function)
+
+    return decorate
+
+
+# ---------------------------------------------------------------------------
+# Isolation: which task's code is live while fixtures and tests run
+
+UNISOLATED_FIXTURES = {"mod", "target", "one_torch_thread", "request"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    if fixturedef.argname in UNISOLATED_FIXTURES or fixturedef.baseid == "":
+        return (yield)
+    declared = getattr(fixturedef.func, "_kata_task", None)
+    node_task = isolation.task_of(request.node) if hasattr(request, "node") else None
+    if declared is not None and fixturedef.scope != "function" and node_task not in (None, declared):
+        raise messages.LearnerProblem(
+            f"(course bug) fixture {fixturedef.argname} is computed for task {declared}, "
+            f"but a test of task {node_task} uses it")
+    live = declared if declared is not None else (node_task if fixturedef.scope == "function" else None)
+    request.config._kata_isolation.enter(live)
+    try:
+        return (yield)
+    finally:
+        request.config._kata_isolation.exit()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    item.config._kata_isolation.enter(isolation.task_of(item))
+    try:
+        return (yield)
+    finally:
+        item.config._kata_isolation.exit()
+
+
+# ---------------------------------------------------------------------------
+# An endless loop gets one sentence, not pytest-timeout's stack dump.
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    if (settings.method != "signal" or not hasattr(signal, "SIGALRM")
+            or threading.current_thread() is not threading.main_thread()):
+        return None  # let pytest-timeout handle other methods and platforms
+
+    def on_alarm(signum, frame):
+        where = None
+        while frame is not None:
+            if messages.course_folder_of(frame.f_code.co_filename) is not None:
+                where = (messages.short_path(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name)
+                break
+            frame = frame.f_back
+        place = f" {where[2]}() was still running at {where[0]} line {where[1]}." if where else ""
+        raise messages.TookTooLong(
+            f"stopped after {settings.timeout:g} s.{place} Is there a loop that never ends "
+            "(or far too many iterations)?"
+        )
+
+    def cancel():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+    item.cancel_timeout = cancel
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    return True
+
+
+# ---------------------------------------------------------------------------
+# One line per failure, and the results behind the progress table
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    result = yield
+    if call.excinfo is not None and result.failed:
+        kind, line = messages.describe(call.excinfo, item, isolation.task_of(item))
+        result.user_properties.append(("kata_kind", kind))
+        result.user_properties.append(("kata_message", line))
+        if item.config.getoption("tbstyle") in ("auto", "no", "line"):
+            result.longrepr = line
+    return result
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests run in the course's order: by module, then by task (file order within a task)."""
+    position = {item: index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (course.module_of_test_file(item.nodeid) or 0,
+                                 course.task_sort_key(isolation.task_of(item)), position[item]))
+
+
+def pytest_collection_finish(session):
+    """torch leaves ~1e6 objects that every forced full gc.collect() would rescan (pytest's
+    unraisable-exception cleanup and hypothesis's register_random force some): freeze them."""
+    gc.freeze()
+
+
+def _figure_of(item) -> str | None:
+    marker = item.get_closest_marker("mpl_image_compare")
+    if marker is None:
+        return None
+    return marker.kwargs.get("filename") or f"{item.name}.png"
+
+
+class KataResults:
+    """Every test's outcome, kind and one-line message, for the progress table."""
+
+    def __init__(self, config):
+        self.config = config
+        self.tests: dict[str, dict] = {}
+        self.collect_errors: list[dict] = []
+        self.timed_out: dict[str, str] = {}  # test file -> the first timeout's message
+        self.fingerprints: dict[int, str] = {}
+
+    def pytest_runtest_setup(self, item):
+        """After one endless loop, the module's other tests stop at once instead of waiting again."""
+        first = self.timed_out.get(item.nodeid.split("::")[0])
+        if first is not None:
+            raise messages.TookTooLong(f"not run: an earlier test of this module was {first}")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            self.tests[item.nodeid] = {
+                "nodeid": item.nodeid,
+                "module": course.module_of_test_file(item.nodeid),
+                "task": isolation.task_of(item),
+                "figure": _figure_of(item),
+                "outcome": "not run",
+                "kind": None,
+                "message": None,
+            }
+        for number in {record["module"] for record in self.tests.values() if record["module"]}:
+            try:
+                self.fingerprints[number] = course.fingerprint(course.module(number), target_package())
+            except course.UnknownModule:
+                pass
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            text = [line for line in str(report.longrepr).strip().splitlines() if line.strip()]
+            self.collect_errors.append({"nodeid": report.nodeid, "message": text[-1] if text else "collection failed"})
+
+    def pytest_runtest_logreport(self, report):
+        record = self.tests.get(report.nodeid)
+        if record is None:
+            return
+        properties = dict(report.user_properties)
+        if report.failed and record["outcome"] != "failed":
+            record["outcome"] = "failed"
+            record["kind"] = properties.get("kata_kind", "error")
+            record["message"] = properties.get("kata_message") or _last_line(report.longreprtext)
+            if record["kind"] == "timeout" and report.when == "call":
+                self.timed_out.setdefault(report.nodeid.split("::")[0], record["message"])
+        elif report.skipped and record["outcome"] == "not run":
+            record["outcome"] = "skipped"
+            record["message"] = report.longrepr[-1] if isinstance(report.longrepr, tuple) else "skipped"
+        elif report.when == "call" and report.passed and record["outcome"] == "not run":
+            record["outcome"] = "passed"
+
+    def as_json(self) -> dict:
+        package = sys.modules.get(target_package())
+        return {
+            "target": target_package(),
+            "target_dir": str(Path(package.__file__).parent) if package and package.__file__ else None,
+            "tests": list(self.tests.values()),
+            "collect_errors": self.collect_errors,
+        }
+
+    def whole_run(self) -> bool:
+        """Were whole test files run, with nothing deselected?"""
+        option = self.config.option
+        return (not getattr(option, "keyword", "") and not getattr(option, "markexpr", "")
+                and not any("::" in str(arg) for arg in self.config.args) and not self.collect_errors)
+
+    def save_module_results(self) -> None:
+        """Keep each module that ran in full, with the fingerprint taken before it ran."""
+        if not self.whole_run():
+            return
+        folder = course.ROOT / RESULTS_DIR / target_package()
+        by_module: dict[int, list[dict]] = {}
+        for record in self.tests.values():
+            if record["module"]:
+                by_module.setdefault(record["module"], []).append(record)
+        for number, records in by_module.items():
+            if number not in self.fingerprints or any(r["outcome"] == "not run" for r in records):
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            module = course.module(number)
+            data = {"fingerprint": self.fingerprints[number], "tests": records}
+            temporary = folder / f".{module.name}.json.tmp"
+            temporary.write_text(json.dumps(data))
+            temporary.replace(folder / f"{module.name}.json")
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "failed"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    results = session.config._kata_results
+    path = session.config.getoption("kata_json")
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(results.as_json(), indent=1))
+    try:
+        results.save_module_results()
+    except OSError:
+        pass  # a read-only checkout: results are only a speed-up
