@@ -2,7 +2,7 @@
 
 The floor is `python -c "import numpy, matplotlib.pyplot, pytest"` (plus torch
 with --torch). Each round runs the floor, the module through the warm test
-runner (what a learner gets from the second run on, see kata/warm.py) and the
+runner (what a learner gets from the second run on, see kata/tools/warm.py) and the
 module cold (KATA_NO_SERVER=1, a fresh interpreter: the first run, and CI),
 alternating so that machine noise hits all three alike. Reports medians and
 ratios to the floor.
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kata import warm  # noqa: E402  (after the path is set)
+from kata.tools import warm  # noqa: E402  (after the path is set)
 
 
 def timed(command: list[str], env: dict) -> float:
@@ -34,7 +34,7 @@ def timed(command: list[str], env: dict) -> float:
 
 
 def ensure_warm_runner(env: dict) -> bool:
-    socket_path, _ = warm.paths(ROOT)
+    socket_path, _, _ = warm.paths(ROOT)
     if not socket_path.exists():
         warm.start(ROOT)
     deadline = time.monotonic() + 120

@@ -4,10 +4,12 @@ The test run never shows a traceback for the usual accidents; it shows the
 line this module writes. ``describe(excinfo, item)`` returns ``(kind, line)``:
 
 - ``todo``     an unfinished stub (the TODO's words and the hint command)
+- ``unreached`` code written in the function, which still ends in its ``raise TODO``
 - ``blocked``  the test needs another task or module that cannot run yet
 - ``check``    a test's check failed (its message names the call and the values)
 - ``figure``   the figure differs from its baseline, or has none
 - ``syntax``   the learner's file does not parse
+- ``import``   the learner's file cannot be imported (nothing in it can run)
 - ``missing``  a function the tests need is not in the file
 - ``none``     a function returned None
 - ``timeout``  a test ran past its time limit
@@ -36,6 +38,12 @@ class SyntaxProblem(LearnerProblem):
     kind = "syntax"
 
 
+class ImportProblem(LearnerProblem):
+    """The learner's file cannot be imported (a bad import in it, or an earlier module it imports)."""
+
+    kind = "import"
+
+
 class MissingFunction(LearnerProblem, AttributeError):
     """Also an AttributeError, so ``getattr(module, name, default)`` keeps working."""
 
@@ -48,10 +56,6 @@ class ReturnedNone(LearnerProblem):
 
 class TookTooLong(LearnerProblem):
     kind = "timeout"
-
-
-class Blocked(LearnerProblem):
-    kind = "blocked"
 
 
 def short_path(filename: str | Path) -> str:
@@ -175,7 +179,8 @@ def describe(excinfo, item=None, task_under_test: str | None = None) -> tuple[st
     if todo is not None:
         if task_under_test and todo.task != task_under_test:
             return "blocked", blocked_line(todo, task_under_test)
-        return "todo", todo_line(todo)
+        line = todo_line(todo)
+        return ("unreached" if "but it still reaches" in line else "todo"), line
     if isinstance(error, LearnerProblem):
         return error.kind, str(error)
     inner = getattr(error, "exceptions", None)

@@ -17,9 +17,10 @@ mistake at a time, the mutated source replaces it and:
 
 - the tests of the mistake's task run in order until the first failure, whose
   one-line message must contain ``says``;
-- for the first mistake of each task, every other test of the module must pass,
-  and for the first mistake of a module, every test of the modules that import
-  it too: one task's mistake blames no other task.
+- for the first mistake of each module, every other test of the module must
+  pass, and every test of the modules that import it too: one task's mistake
+  blames no other task. ``--kata-mistakes-scope=all`` checks every mistake
+  against every other test of its module and of every later module collected.
 
 Everything happens in memory; no file of the checkout is written.
 """
@@ -45,13 +46,18 @@ else:  # pragma: no cover - Python 3.10
 
 
 def pytest_addoption(parser):
-    parser.getgroup("kata").addoption("--kata-mistakes", default=None,
-                                      help="apply tests/mistakes/*.toml and write what the tests said here")
+    group = parser.getgroup("kata")
+    group.addoption("--kata-mistakes", default=None, help="apply tests/mistakes/*.toml and write what the tests said here")
+    group.addoption("--kata-mistakes-scope", default="sample", choices=("sample", "all"),
+                    help="sample: the first mistake of each module is run against every other test of its module and "
+                         "of the modules that import it; all: every mistake against every other test of its module "
+                         "and of every later module collected")
 
 
 def pytest_configure(config):
     if config.getoption("kata_mistakes"):
-        config.pluginmanager.register(MistakeRun(Path(config.getoption("kata_mistakes"))), "kata-mistakes")
+        run = MistakeRun(Path(config.getoption("kata_mistakes")), config.getoption("kata_mistakes_scope"))
+        config.pluginmanager.register(run, "kata-mistakes")
 
 
 class CatalogueError(ValueError):
@@ -84,8 +90,7 @@ def mutate(module: course.Module, entry: dict) -> str:
 
 def install(module: course.Module, source: str) -> None:
     """Load ``source`` as the learner's ``exercises.<module>``, in memory, as if it were the file."""
-    import exercises
-
+    exercises = importlib.import_module("exercises")
     name = f"exercises.{module.name}"
     spec = importlib.util.spec_from_loader(name, loader=None, origin=str(module.exercise_path))
     lesson = importlib.util.module_from_spec(spec)
@@ -104,8 +109,9 @@ def install_solved(modules: list[course.Module], changed: course.Module | None =
 
 
 class MistakeRun:
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, scope: str = "sample"):
         self.out = out
+        self.scope = scope
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
@@ -129,17 +135,17 @@ class MistakeRun:
             except CatalogueError as error:
                 results.append({"module": module.number, "error": str(error)})
                 continue
-            seen_tasks: set[str] = set()
             for index, entry in enumerate(catalogue):
                 started = time.perf_counter()
                 install_solved(modules, module, mutate(module, entry))
-                first_of_task = entry["task"] not in seen_tasks
-                seen_tasks.add(entry["task"])
                 items = items_by_module[module.number]
                 own = [i for i in items if _task(i) == entry["task"]]
-                others = [i for i in items if _task(i) != entry["task"]] if first_of_task else []
-                if index == 0:
-                    for dependant in dependants[module.number]:
+                others = []
+                if self.scope == "all" or index == 0:
+                    others = [i for i in items if _task(i) != entry["task"]]
+                    later = ([m for m in modules if m.number > module.number] if self.scope == "all"
+                             else dependants[module.number])
+                    for dependant in later:
                         others += items_by_module.get(dependant.number, [])
                 message, kind = self._first_failure(own)
                 wrongly_failed = [(i.nodeid, m) for i in others for m in [self._failure(i)] if m is not None]

@@ -146,8 +146,8 @@ def load_target(name: str):
             raise messages.SyntaxProblem(
                 f"{where} line {error.lineno}: Python cannot read this file ({error.msg}). Fix that line and run again."
             ) from None
-        raise messages.Blocked(f"blocked: {where} line {error.lineno} cannot be read ({error.msg}), and "
-                               f"{package}/{name}.py imports it. Fix that file first.") from None
+        raise messages.ImportProblem(f"blocked: {where} line {error.lineno} cannot be read ({error.msg}), and "
+                                     f"{package}/{name}.py imports it. Fix that file first.") from None
     except ModuleNotFoundError as error:
         missing = error.name or ""
         if missing == f"{package}.{name}" or missing == package:
@@ -156,16 +156,16 @@ def load_target(name: str):
             ) from None
         moved = next((new for old, new in MOVED.items() if missing == old or missing.startswith(old + ".")), None)
         if moved:
-            raise messages.Blocked(
+            raise messages.ImportProblem(
                 f"{package}/{name}.py imports {missing}, which this version of the course moved to {moved}: "
                 f"change that import line to match the fresh stub (make reset-module-{number} backs your file up first)."
             ) from None
         if missing.startswith(f"{package}."):
-            raise messages.Blocked(f"{package}/{name}.py imports {missing}, which is missing "
-                                   "(make reset-module-N restores a stub).") from None
-        raise messages.LearnerProblem(f"{package}/{name}.py could not be imported: {error}") from None
+            raise messages.ImportProblem(f"{package}/{name}.py imports {missing}, which is missing "
+                                         "(make reset-module-N restores a stub).") from None
+        raise messages.ImportProblem(f"{package}/{name}.py could not be imported: {error}") from None
     except ImportError as error:
-        raise messages.LearnerProblem(f"{package}/{name}.py could not be imported: {error}") from None
+        raise messages.ImportProblem(f"{package}/{name}.py could not be imported: {error}") from None
     return ModuleUnderTest(module, number)
 
 
@@ -212,12 +212,8 @@ def pytest_fixture_setup(fixturedef, request):
     if fixturedef.argname in UNISOLATED_FIXTURES or fixturedef.baseid == "":
         return (yield)
     declared = getattr(fixturedef.func, "_kata_task", None)
-    node_task = isolation.task_of(request.node) if hasattr(request, "node") else None
-    if declared is not None and fixturedef.scope != "function" and node_task not in (None, declared):
-        raise messages.LearnerProblem(
-            f"(course bug) fixture {fixturedef.argname} is computed for task {declared}, "
-            f"but a test of task {node_task} uses it")
-    live = declared if declared is not None else (node_task if fixturedef.scope == "function" else None)
+    node_task = isolation.task_of(request.node) if fixturedef.scope == "function" else None
+    live = declared if declared is not None else node_task
     request.config._kata_isolation.enter(live)
     try:
         return (yield)
@@ -284,7 +280,21 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Tests run in the course's order: by module, then by task (file order within a task)."""
+    """Tests run in the course's order: by module, then by task (file order within a task).
+
+    A fixture declared with task_fixture("N.M") may be used by tests of N.M only.
+    """
+    wrong = []
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        for name in getattr(item, "fixturenames", ()):
+            for fixturedef in (info.name2fixturedefs.get(name, ()) if info else ()):
+                declared = getattr(fixturedef.func, "_kata_task", None)
+                if declared is not None and declared != isolation.task_of(item):
+                    wrong.append(f"{item.nodeid} (task {isolation.task_of(item)}) uses {name}, a fixture of task "
+                                 f"{declared}")
+    if wrong:
+        raise pytest.UsageError("a task fixture is used by a test of another task:\n  " + "\n  ".join(wrong))
     position = {item: index for index, item in enumerate(items)}
     items.sort(key=lambda item: (course.module_of_test_file(item.nodeid) or 0,
                                  course.task_sort_key(isolation.task_of(item)), position[item]))

@@ -70,8 +70,8 @@ def module_detail(module: course.Module, tests: list[dict]) -> list[str]:
     task_statuses = statuses(module, tests)
     done = sum(s.done for s in task_statuses)
     lines = [f"{module.title}  —  {done}/{len(task_statuses)} tasks done"]
-    unreadable = next((r for r in tests if r["module"] == module.number and r["kind"] == "syntax"), None)
-    if unreadable is not None:  # nothing else can run until the file parses
+    unreadable = next((r for r in tests if r["module"] == module.number and r["kind"] in ("syntax", "import")), None)
+    if unreadable is not None:  # nothing else can run until the file parses and imports
         return lines + [f"  {CROSS} {unreadable['message']}"]
     for status in task_statuses:
         mark = TICK if status.done else CROSS

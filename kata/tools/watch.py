@@ -66,6 +66,9 @@ def watch(target: str, max_runs: int | None = None) -> int:
         print("Every module is done. Nothing left to watch: well played.")
         return 0
     runs = 0
+    # One watcher for the whole session: a save made while the tests run is not lost.
+    saves = watchfiles.watch(course.ROOT / target, watch_filter=_is_exercise_save, debounce=300, step=50,
+                             raise_interrupt=False)
     try:
         while True:
             done = run_module(module, target, clear)
@@ -77,15 +80,11 @@ def watch(target: str, max_runs: int | None = None) -> int:
                 follow = f" Next: module {later.number} ({later.topic})." if later else ""
                 print(f"[watch] module {module.number} is done.{follow}", flush=True)
             print(f"[watch] waiting for you to save a file in {target}/ (Ctrl-C stops)", flush=True)
-            saved = None
-            for changes in watchfiles.watch(course.ROOT / target, watch_filter=_is_exercise_save,
-                                            debounce=300, step=50, raise_interrupt=False):
-                modules = [m for m in (module_of(path) for _, path in changes) if m is not None]
-                saved = modules[0] if modules else module
-                break
-            if saved is None:  # interrupted
+            changes = next(saves, None)
+            if changes is None:  # interrupted
                 return 0
-            module = saved
+            modules = [m for m in (module_of(path) for _, path in changes) if m is not None]
+            module = modules[0] if modules else module
     except KeyboardInterrupt:
         return 0
     except OSError as error:  # e.g. the system's limit on watched files

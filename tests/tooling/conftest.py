@@ -40,12 +40,22 @@ class CourseCopy:
         return self.run(sys.executable, "-m", "kata", *args, **kwargs)
 
 
-@pytest.fixture
-def course_copy(tmp_path) -> CourseCopy:
+def make_course_copy(root: Path) -> CourseCopy:
+    """A copy of the course at ``root``, with pristine stubs and this checkout's .venv."""
     modules = course.modules()
     pristine = {m.name: stubs.make_stub(m.reference_path.read_text(encoding="utf-8")) for m in modules}
-    root = tmp_path / "kata"
-    root.mkdir()
+    root.mkdir(parents=True)
     pristine_copy(pristine, root)
     (root / ".venv").symlink_to(course.ROOT / ".venv")
     return CourseCopy(root)
+
+
+@pytest.fixture
+def course_copy(tmp_path) -> CourseCopy:
+    return make_course_copy(tmp_path / "kata")
+
+
+@pytest.fixture
+def course_copy_at(tmp_path):
+    """course_copy_at("some/folders/kata"): a course copy at that path under the test's temporary folder."""
+    return lambda relative: make_course_copy(tmp_path / relative)
