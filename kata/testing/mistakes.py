@@ -101,11 +101,20 @@ def install(module: course.Module, source: str) -> None:
     exec(compile(source, str(module.exercise_path), "exec"), lesson.__dict__)
 
 
-def install_solved(modules: list[course.Module], changed: course.Module | None = None, source: str | None = None):
-    """Every module as solved by the learner; ``changed`` holds ``source`` instead (later modules reloaded)."""
+def install_solved(modules: list[course.Module], changed: course.Module | None = None,
+                   source: str | None = None) -> dict[int, str]:
+    """Every module as solved by the learner; ``changed`` holds ``source`` instead (later modules reloaded).
+
+    Returns {module number: why it could not be loaded} for the modules that failed to load.
+    """
+    broken = {}
     for module in modules:
         if changed is None or module.number >= changed.number:
-            install(module, source if module == changed else module.reference_path.read_text(encoding="utf-8"))
+            try:
+                install(module, source if module == changed else module.reference_path.read_text(encoding="utf-8"))
+            except Exception as error:  # noqa: BLE001 - reported as that module's result
+                broken[module.number] = f"{type(error).__name__}: {error}"
+    return broken
 
 
 class MistakeRun:
@@ -125,10 +134,13 @@ class MistakeRun:
         dependants = {m.number: [d for d in modules if d.number > m.number and
                                  f"from .{m.name} import" in d.reference_path.read_text(encoding="utf-8")]
                       for m in modules}
-        install_solved(modules)
+        broken = install_solved(modules)
         results = []
         for module in modules:
             if module.number not in items_by_module:
+                continue
+            if module.number in broken:
+                results.append({"module": module.number, "error": f"the reference does not load: {broken[module.number]}"})
                 continue
             try:
                 catalogue = load_catalogue(module)

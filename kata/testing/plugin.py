@@ -58,7 +58,6 @@ def target_package() -> str:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
-    _clear_old_figure_results(config)
     if target_package() not in course.TARGETS:
         raise pytest.UsageError(
             f"KATA_TARGET={target_package()!r} is not a target: use 'exercises' (your code) or 'reference'."
@@ -70,14 +69,20 @@ def pytest_configure(config):
     config.pluginmanager.register(config._kata_results, "kata-results")
 
 
-def _clear_old_figure_results(config):
-    """Each run starts with an empty .kata/mpl-results, so no stale diff image outlives a fixed figure."""
+def _clear_old_figure_results(config, items) -> None:
+    """No stale diff image outlives a fixed figure: each figure test about to run loses its old results.
+
+    Only those tests' own folders go, so a run of another module at the same moment keeps its own.
+    """
     import shutil
 
     results = config.getoption("mpl_results_path", None) or config.getini("mpl-results-path")
-    default = course.ROOT / ".kata" / "mpl-results"
-    if results and Path(results).resolve() == default.resolve() and default.is_dir():
-        shutil.rmtree(default, ignore_errors=True)
+    if not results:
+        return
+    folder = Path(results) if Path(results).is_absolute() else Path(config.rootpath) / results
+    for item in items:
+        if item.get_closest_marker("mpl_image_compare") is not None and hasattr(item, "module"):
+            shutil.rmtree(folder / f"{item.module.__name__}.{item.name}", ignore_errors=True)
 
 
 def pytest_report_header(config):
@@ -221,13 +226,20 @@ def pytest_fixture_setup(fixturedef, request):
         request.config._kata_isolation.exit()
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_call(item):
+    # pytest-mpl wraps item.obj anew on every call; a test run twice (the mistakes harness) must start from the
+    # test function itself, not from the last run's wrapper (whose figure would come back as None).
+    original = item.__dict__.setdefault("_kata_test_function", getattr(item, "obj", None))
+    if original is not None:
+        item.obj = original
     item.config._kata_isolation.enter(isolation.task_of(item))
     try:
         return (yield)
     finally:
         item.config._kata_isolation.exit()
+        if original is not None:
+            item.obj = original
 
 
 # ---------------------------------------------------------------------------
@@ -295,6 +307,7 @@ def pytest_collection_modifyitems(session, config, items):
                                  f"{declared}")
     if wrong:
         raise pytest.UsageError("a task fixture is used by a test of another task:\n  " + "\n  ".join(wrong))
+    _clear_old_figure_results(config, items)
     position = {item: index for index, item in enumerate(items)}
     items.sort(key=lambda item: (course.module_of_test_file(item.nodeid) or 0,
                                  course.task_sort_key(isolation.task_of(item)), position[item]))

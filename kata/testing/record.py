@@ -25,7 +25,8 @@ import pytest
 from kata.testing import isolation
 from kata.testing.expect import show
 
-CALLS_PER_FUNCTION = 3
+CALLS_PER_TEST = 2  # recorded calls of one test
+SHOWN_PER_FUNCTION = 3  # rows of passing tests kept per function (every failing test keeps its own)
 QUICK_SECONDS = 1.0
 
 
@@ -84,6 +85,8 @@ def largest_difference(a, b) -> float | None:
 
 
 def brief(value, limit: int = 90) -> str:
+    if callable(value) and hasattr(value, "__name__") and not hasattr(value, "shape"):
+        value = f"{value.__name__}()" if value.__name__ != "<lambda>" else "a lambda"
     text = " ".join(str(value if isinstance(value, str) else show(value)).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -142,9 +145,9 @@ class Recorder:
 
     def observe(self, task_id, function, args, kwargs):
         name = function.__name__
-        if self.current is None or self.counts[name] >= CALLS_PER_FUNCTION:
+        if self.current is None or self.counts[self.current] >= CALLS_PER_TEST:
             return None
-        self.counts[name] += 1
+        self.counts[self.current] += 1
         try:
             saved = copy.deepcopy((args, kwargs))
         except Exception:  # noqa: BLE001 - a generator or the like: compared by its test only
@@ -181,5 +184,12 @@ class Recorder:
     def pytest_sessionfinish(self, session):
         for row in self.rows:
             row.update(self.outcomes.get(row["test"], {"outcome": "not run"}))
+        shown: Counter = Counter()
+        kept = []
+        for row in self.rows:  # every failing test's calls, and the first few of the passing ones
+            if row["outcome"] != "passed" or shown[row["function"]] < SHOWN_PER_FUNCTION:
+                kept.append(row)
+                shown[row["function"]] += row["outcome"] == "passed"
+        self.rows = kept
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps({"rows": self.rows, "tests": self.outcomes}, indent=1, default=str))

@@ -29,6 +29,8 @@ def verdict(row: dict) -> tuple[str, str]:
     if row.get("outcome") == "failed":
         if row.get("kind") == "todo":
             return "not done", "the task still raises its TODO"
+        if difference is not None and difference <= MATCH_WITHIN:
+            return "see test", f"the same values as the reference here; its test failed: {row.get('message')}"
         return "differ", row.get("message") or "its test failed"
     if row.get("outcome") != "passed":
         return "not run", "its test did not run"
@@ -63,7 +65,7 @@ body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; font-family: monospace; }
 th { background: #f0f0f0; font-family: system-ui, sans-serif; }
-.match { background: #e3f6e3; } .differ, .notrun { background: #fde2e2; } .notdone { background: #fff4d6; }
+.match { background: #e3f6e3; } .differ, .notrun { background: #fde2e2; } .notdone, .seetest { background: #fff4d6; }
 .figures { display: flex; gap: 1em; flex-wrap: wrap; } .figures figure { margin: 0; }
 .figures img { max-width: 440px; border: 1px solid #ccc; }
 """

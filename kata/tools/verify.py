@@ -71,6 +71,31 @@ def check_structure(modules: list[course.Module], problems: list[str]) -> None:
             problems.append(f"{module.name}: hints for task {extra}, which does not exist")
 
 
+GIVEAWAY_MIN = 14  # characters (white space removed): shorter lines (`return x`, `else:`) prove nothing
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+def check_no_giveaways(modules: list[course.Module], problems: list[str]) -> None:
+    """No line of a task's solution appears in its TODO comment or anywhere in the lesson's docstring."""
+    for module in modules:
+        source = module.reference_path.read_text(encoding="utf-8")
+        lesson = _squeezed(ast.get_docstring(ast.parse(source)) or "")
+        solutions = stubs.solution_lines(source)
+        for task in module.tasks():
+            todo = _squeezed(task.text)
+            for line in solutions.get(task.id, []):
+                code = _squeezed(line.split("  #")[0])
+                if len(code) < GIVEAWAY_MIN:
+                    continue
+                where = "its TODO" if code in todo else "the lesson" if code in lesson else None
+                if where:
+                    problems.append(f"{module.name}: task {task.id} gives away a line of its solution in {where}: "
+                                    f"{line.strip()[:80]!r}")
+
+
 def check_stubs(modules: list[course.Module], problems: list[str]) -> dict[str, str]:
     pristine = {}
     for module in modules:
@@ -200,6 +225,7 @@ def main(modules: list[course.Module]) -> int:
     every_module = len(modules) == len(course.modules())
     problems: list[str] = []
     check_structure(modules, problems)
+    check_no_giveaways(modules, problems)
     if every_module:
         check_lint(problems)
     pristine = check_stubs(modules, problems)
