@@ -9,31 +9,46 @@ Softmax turns a row of logits into a probability distribution:
 
 T is the temperature (T = 1 unless said otherwise): T < 1 sharpens the
 distribution towards the largest logit, T > 1 flattens it towards uniform.
+A logit of -inf is a class that cannot happen: its probability is exactly 0.
 
-Adding the same constant c to every logit changes nothing (the factor e^c
-cancels). That is what makes softmax computable: exp(1000) overflows float64
-(exp overflows past ~709), but softmax([1000, 1001]) = softmax([0, 1]).
-So subtract the row's maximum before exp; then the largest term is exp(0) = 1.
+Adding the same constant c to every logit of a row changes nothing (the factor
+e^c cancels). That is what makes softmax computable. Taken literally, the
+formula fails at large logits in two ways: exp(z) overflows to inf past
+z ≈ 709.8 (so softmax([1000, 999]) would be inf / inf = NaN), and underflows
+to exactly 0 below z ≈ -745 (so softmax([-1000, -1001]) would be 0 / 0 = NaN).
+Shift each row so that its largest logit becomes 0 and neither can happen: the
+largest term is exp(0) = 1, so the sum is at least 1.
 
-Its log has a stable form too (never take the log of a softmax that may have
-underflowed to 0):
+"Each row" matters in a batch. For the two rows [[1000, 999], [-1000, -1001]]
+both answers are [0.73105858, 0.26894142]; shift by the largest logit of the
+whole array (1000) instead of each row's own, and the second row becomes
+[-2000, -2001], whose exps both underflow to 0: 0 / 0 = NaN. Nothing
+overflowed; the row was pushed too far down.
 
-    log_softmax(z)_i = z_i - m - log Σ_j exp(z_j - m),   m = max_j z_j
+Its log needs the same care. log softmax(z)_i = z_i - log Σ_j exp(z_j): never
+take the log of a softmax that may have underflowed to 0 (log 0 = -inf, while
+the right answer is an ordinary number such as -2000). Work out what
+log Σ_j exp(z_j) becomes when you take the row's largest logit m out of the
+sum; the log-sum-exp you are left with is safe for the same reason softmax was.
 
 CROSS-ENTROPY FROM LOGITS
 -------------------------
 For a batch of N rows of logits (N, C) and targets that are either class
 indices y_n (shape (N,)) or probability rows t_n (shape (N, C)):
 
-    loss = (1/N) Σ_n  -Σ_i t_ni log_softmax(z_n)_i      (= -log_softmax(z_n)_{y_n} for an index)
+    loss = (1/N) Σ_n  -Σ_i t_ni log softmax(z_n)_i      (a class index y_n is the one-hot row t_n)
 
-The MEAN over the batch, as torch.nn.functional.cross_entropy does by default.
-Its gradient w.r.t. the logits is beautifully simple (derive it once yourself:
-d log_softmax(z)_i / d z_k = [i = k] - softmax(z)_k, and each t_n sums to 1):
+The MEAN over the batch, in nats, as torch.nn.functional.cross_entropy does by
+default: the sum over the classes, the mean over the rows.
 
-    d loss / d z_nk = (softmax(z_n)_k - t_nk) / N
-
-Don't forget the 1/N: it comes from the mean.
+Task 3.4 asks for its gradient with respect to every logit z_nk. Derive it on
+paper before you write any code: differentiate one row's loss with respect to
+z_k (what is the derivative of log Σ_j exp(z_j)?), use the fact that a target
+row sums to 1, and then remember where the mean puts a factor. The result is
+short. Check it against these numbers: for logits [[4, 2, 1], [0, 5, 1]] and
+class indices [0, 1] the gradient is
+    [[-0.078103, 0.057098, 0.021005], [0.003287, -0.012221, 0.008934]]
+and every row of it sums to 0 (why must it?).
 
 Mind the argument order, which flips here: functions on probabilities take the
 truth first, cross_entropy(p, q) and kl_divergence(p, q) (as sklearn's
@@ -45,32 +60,48 @@ CHECKING A GRADIENT
 -------------------
 A derivation can be wrong; numbers can tell. The central difference
 
-    df/dx_i ≈ (f(x + h e_i) - f(x - h e_i)) / (2h)
+    df/dx_i ≈ (f(x + h e_i) - f(x - h e_i)) / (2h)        (e_i: 1 at element i, 0 elsewhere)
 
-has an error of order h² (the forward difference (f(x + h e_i) - f(x)) / h only
-of order h: with h = 1e-5 that is ~1e-5, far too coarse to check anything).
-Compare the two gradients with the relative error
+has an error of order h²: with h = 1e-5 it agrees with the true derivative to
+9 digits or more in this module's examples. The forward difference (f(x + h e_i) - f(x)) / h has an
+error of order h, about 1e-5 relative at h = 1e-5: good enough to see roughly
+where a function goes, but it misses the 1e-7 bar below, so it cannot tell a
+right gradient from a slightly wrong one.
 
-    relative_error(a, b) = ||a - b|| / (||a|| + ||b||)      (0 when both are 0)
+Compare two gradients a and b component by component, as CS231n's notes on
+gradient checking do: the relative error of component i is
 
-(|| || is the Euclidean norm over all elements). Below 1e-7 your gradient is
-right; above 1e-2 it is wrong.
+    |a_i - b_i| / max(|a_i|, |b_i|)          (0 where a_i = b_i = 0)
+
+and relative_error(a, b) is the LARGEST of them, over every element. Below
+1e-7 the gradient is right; above 1e-2 it is wrong. Why the largest
+component's error and not one ratio of whole-array norms? A norm is dominated
+by the big components: a gradient that is right in its large entries and 3
+times too big in an entry near 1e-4 has a norm ratio near 1e-4 (which passes
+for "fine") while that entry's own relative error is 2/3. Small entries are
+common in softmax gradients (a class the model rules out has p ≈ 0), and
+they are where a mistake hides. The price: a component whose true value is 0
+is compared with rounding noise (1e-17 against 1e-12 is a relative error near
+1), so look at the absolute difference of such components instead.
 
 THE NUMBERS
 -----------
     softmax([1, 2]) = softmax([1001, 1002]) = [0.26894142, 0.73105858]
+    softmax([[1000, 999], [-1000, -1001]]): both rows [0.73105858, 0.26894142]
+    log_softmax([1000, 0, -1000]) = [0, -1000, -2000]
     uniform logits over C classes give a cross-entropy of log C
     logits [[4, 2, 1], [0, 5, 1]] with targets [[1, 0, 0], [0, .8, .2]]:
         per row 0.169846 and 0.824745, batch mean 0.497295
+    a right gradient against numerical_gradient: a relative error near 1e-9
 
 WHAT YOU WRITE
 --------------
-3.1 softmax(logits, axis=-1, temperature=1.0)     stable: divide by T, subtract the max
-3.2 log_softmax(logits, axis=-1)                  stable, without taking log(softmax)
-3.3 cross_entropy_from_logits(logits, targets)    class indices or probability rows; batch mean
-3.4 cross_entropy_grad(logits, targets)           (softmax - onehot) / N
-3.5 numerical_gradient(f, x, h=1e-5)              central differences, one element at a time
-3.6 relative_error(a, b)                          ||a - b|| / (||a|| + ||b||)
+3.1 softmax(logits, axis=-1, temperature=1.0)     probabilities along `axis`; no NaN or warning at any finite logit
+3.2 log_softmax(logits, axis=-1)                  log-probabilities, finite wherever the logits are
+3.3 cross_entropy_from_logits(logits, targets)    class indices or probability rows; the mean over the rows
+3.4 cross_entropy_grad(logits, targets)           the gradient of 3.3's loss w.r.t. the logits: derive it
+3.5 numerical_gradient(f, x, h=1e-5)              central differences, every element of x in turn
+3.6 relative_error(a, b)                          the largest componentwise relative error (above)
 
 THE FIGURE (make run-module-3, and the test compares it with plots_baseline/)
 ----------
@@ -86,94 +117,89 @@ from __future__ import annotations
 import numpy as np
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.given.checks import as_class_targets, as_distribution, as_logits, check_positive
+from kata.given.module03 import (
+    as_logits_along,
+    check_gradient_inputs,
+    check_temperature,
+    logits_and_targets,
+    same_shape_pair,
+)
 from kata.given.plots import module03 as draw
 
 # ---------------------------------------------------------------------------
-# Given code: input checks.
-
-
-def _as_logits(logits, axis=None, ndim=None):
-    array = as_logits(np.asarray(logits, dtype=float), rows=ndim == 2, finite=False)
-    if axis is not None and not -array.ndim <= axis < max(array.ndim, 1):
-        raise ValueError(f"axis {axis} does not exist for logits of shape {array.shape}")
-    return array
-
-
-def _check_temperature(temperature):
-    check_positive(temperature, "temperature")
-
-
-def _logits_and_targets(logits, targets):
-    """(logits (N, C), targets, True if targets are class indices (N,) else False for rows (N, C))."""
-    logits = _as_logits(logits, ndim=2)
-    n, c = logits.shape
-    targets = np.asarray(targets)
-    if targets.ndim == 1:
-        return logits, as_class_targets(targets, n, c), True
-    if targets.shape != (n, c):
-        raise ValueError(f"targets must be class indices of shape ({n},) or probability rows of shape ({n}, {c}), "
-                         f"got shape {targets.shape}")
-    return logits, as_distribution(targets, "targets"), False
-
-
-# ---------------------------------------------------------------------------
-# The exercises.
+# The exercises. Each input is checked (and made float64) before your code runs.
 
 
 def softmax(logits, axis=-1, temperature=1.0):
     """softmax(logits / temperature) along ``axis`` (the classes, last by default).
 
-    logits: array of any shape. Returns probabilities of the same shape that sum
-    to 1 along ``axis``; no overflow, even for logits near ±1e4.
+    logits: float64 array of any shape (-inf allowed: probability 0). Returns
+    probabilities of the same shape that sum to 1 along ``axis``; no overflow,
+    even for logits near ±1e4 or rows of very different scales.
     """
-    logits = _as_logits(logits, axis=axis)
-    _check_temperature(temperature)
-    # TODO 3.1: divide the logits by temperature, subtract the maximum along
-    #   `axis` (np.max with keepdims=True), take np.exp, and divide by the sum
-    #   along the same `axis` (keepdims=True). Use `axis` everywhere, never a
-    #   fixed axis number.
+    logits = as_logits_along(logits, axis)
+    temperature = check_temperature(temperature)
+    # TODO 3.1: return softmax(logits / temperature) along `axis`, a float64 array
+    #   of the logits' shape whose slices along `axis` each sum to 1. It must hold
+    #   for ANY finite logits, with no NaN and no numpy warning: softmax([1001,
+    #   1002]) = [0.26894142, 0.73105858], and in a batch each slice is on its own
+    #   (softmax([[1000, 999], [-1000, -1001]]) has both rows [0.731, 0.269]).
+    #   A -inf logit gets probability 0. Use `axis` for every reduction, never a
+    #   fixed axis number, and keep the result's shape equal to the input's.
     raise TODO("3.1")
 
 
 def log_softmax(logits, axis=-1):
     """log(softmax(logits)) along ``axis``, computed stably.
 
-    logits: array of any shape. Returns log-probabilities (<= 0) of the same
-    shape; finite wherever the logits are, e.g. [0, -1000, -2000] for [1000, 0, -1000].
+    logits: float64 array of any shape (-inf allowed). Returns log-probabilities
+    (<= 0) of the same shape; finite wherever the logits are, e.g.
+    [0, -1000, -2000] for [1000, 0, -1000].
     """
-    logits = _as_logits(logits, axis=axis)
-    # TODO 3.2: with m = the max along `axis` (keepdims=True), return
-    #   logits - m - log(sum(exp(logits - m))) (the sum along `axis`, keepdims=True).
-    #   Do not take np.log(softmax(...)): a probability that underflows to 0 gives -inf.
+    logits = as_logits_along(logits, axis)
+    # TODO 3.2: return log(softmax(logits)) along `axis` (temperature 1), a
+    #   float64 array of the logits' shape, computed so that it is finite wherever
+    #   the logits are: log_softmax([1000, 0, -1000]) = [0, -1000, -2000], and
+    #   each slice along `axis` on its own scale (rows [[1000, 999], [-1000,
+    #   -1001]] both give [-0.31326169, -1.31326169]). -inf stays -inf. No numpy
+    #   warning. Do not take the log of a softmax: a probability that underflowed
+    #   to 0 has log -inf.
     raise TODO("3.2")
 
 
 def cross_entropy_from_logits(logits, targets):
     """Mean cross-entropy over a batch, from logits, in nats.
 
-    logits: (N, C). targets: class indices (N,) of an integer dtype, or
+    logits: (N, C), finite. targets: class indices (N,) of an integer dtype, or
     probability rows (N, C). Returns one float: the mean over the N rows of
     -Σ_i t_i log_softmax(z)_i.
     """
-    logits, targets, are_indices = _logits_and_targets(logits, targets)
-    # TODO 3.3: lp = log_softmax(logits, axis=-1). For class indices
-    #   (are_indices True) each row's loss is -lp[n, targets[n]] (pick them all at
-    #   once with lp[np.arange(N), targets]); for probability rows it is
-    #   -(targets * lp).sum(axis=-1). Return the MEAN of the N row losses.
+    logits, targets, are_indices = logits_and_targets(logits, targets)
+    # TODO 3.3: return the loss of the lesson as one float, in nats: for each of
+    #   the N rows, the cross-entropy of its target against softmax of its logits
+    #   (summed over the C classes), then the MEAN over the rows. are_indices
+    #   tells you which kind targets is: class indices (N,) (row n's target is
+    #   the one-hot row of targets[n]) or probability rows (N, C). Work from
+    #   log-probabilities (your log_softmax, along the classes), never the log of
+    #   a softmax, so that logits [[1000, 0]] with target [1] give 1000.0.
     raise TODO("3.3")
 
 
 def cross_entropy_grad(logits, targets):
     """Gradient of cross_entropy_from_logits w.r.t. the logits, shape (N, C).
 
-    Same arguments as cross_entropy_from_logits. Returns (softmax(logits) - T) / N,
-    with T the one-hot rows of the class indices, or the probability rows.
+    Same arguments as cross_entropy_from_logits (logits (N, C); class indices
+    (N,) or probability rows (N, C)). Returns the float64 array whose element
+    [n, k] is d loss / d logits[n, k], for the batch-mean loss.
     """
-    logits, targets, are_indices = _logits_and_targets(logits, targets)
-    # TODO 3.4: p = softmax(logits, axis=-1); T = the one-hot rows of the
-    #   indices (np.eye(C)[targets]) or the probability rows as given; return
-    #   (p - T) / N with N the number of rows (the 1/N comes from the batch mean).
+    logits, targets, are_indices = logits_and_targets(logits, targets)
+    # TODO 3.4: return the gradient of cross_entropy_from_logits(logits, targets)
+    #   (the batch MEAN) with respect to every logit: a float64 array of shape
+    #   (N, C) whose [n, k] is d loss / d logits[n, k]. Derive it on paper first
+    #   (the lesson says how to start); you may call your softmax (3.1). Both
+    #   kinds of targets: class indices (are_indices True) and probability rows.
+    #   Check value: logits [[4, 2, 1], [0, 5, 1]], targets [0, 1] give row 0 =
+    #   [-0.078103, 0.057098, 0.021005]; every row sums to 0.
     raise TODO("3.4")
 
 
@@ -181,33 +207,34 @@ def numerical_gradient(f, x, h=1e-5):
     """Central-difference gradient of a scalar function f at x.
 
     f: takes an array shaped like x and returns a number. x: array of any
-    shape (it is copied; the caller's array is never changed). Returns an array
-    shaped like x whose element i is (f(x + h e_i) - f(x - h e_i)) / (2h).
+    shape (it is copied; the caller's array is never changed). Returns a float64
+    array shaped like x whose element i is (f(x + h e_i) - f(x - h e_i)) / (2h).
     """
-    if not callable(f):
-        raise ValueError("f must be a function of x that returns a number")
-    if not h > 0:
-        raise ValueError(f"h must be a small positive step, got {h}")
-    x = np.array(x, dtype=float)  # a float copy: changing it leaves the caller's x alone
+    check_gradient_inputs(f, h)
+    x = np.array(x, dtype=np.float64)  # a float copy: changing it leaves the caller's x alone
     grad = np.zeros_like(x)
-    # TODO 3.5: for each index i of x (for i in np.ndindex(x.shape)): remember
-    #   x[i], set x[i] = old + h and evaluate f(x), set x[i] = old - h and evaluate
-    #   f(x), put x[i] back to old, and store (f_plus - f_minus) / (2 * h) in
-    #   grad[i]. Central, not forward, differences. Return grad.
+    # TODO 3.5: fill grad (shaped like x) with the CENTRAL difference of f at x
+    #   for every element i of x, whatever x's shape (a vector, a matrix of
+    #   logits): the change of f between x with element i moved up by h and with
+    #   it moved down by h (all other elements as they are), over the distance 2h
+    #   between them. Use the h you are given. You may change your copy x in
+    #   place, as long as each element is back to its value before the next one
+    #   is moved. Call f with arrays shaped like x. Return grad.
     raise TODO("3.5")
 
 
 def relative_error(a, b):
-    """||a - b|| / (||a|| + ||b||) with Euclidean norms over all elements; 0.0 when a = b = 0.
+    """The largest componentwise relative error |a_i - b_i| / max(|a_i|, |b_i|); 0 where both are 0.
 
-    a, b: arrays of the same shape (or numbers). Returns a float in [0, 1].
+    a, b: finite arrays of the same shape (or numbers). Returns a float >= 0.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"relative_error compares arrays of the same shape, got {a.shape} and {b.shape}")
-    # TODO 3.6: the norm of the difference divided by the sum of the two norms
-    #   (np.linalg.norm of the flattened arrays: use a.ravel()). If the sum of
-    #   the norms is 0 (both all zero), return 0.0. Return a float.
+    a, b = same_shape_pair(a, b)
+    # TODO 3.6: return, as a float, the LARGEST over all elements i of the
+    #   relative error of component i, |a_i - b_i| / max(|a_i|, |b_i|) (CS231n's
+    #   definition: each component against its own size, the larger of the two),
+    #   where a component with a_i = b_i = 0 counts as 0 (not NaN, no numpy
+    #   warning). Not a ratio of whole-array norms: that hides a wrong small
+    #   component. Check value: relative_error([10, 1e-3], [10, 2e-3]) = 0.5.
     raise TODO("3.6")
 
 
@@ -239,6 +266,7 @@ def plot_softmax_curves():
 def report():
     """Print the module's numbers (make run-module-3)."""
     print(f"softmax([1, 2]) = {softmax([1.0, 2.0])}; softmax([1001, 1002]) = {softmax([1001.0, 1002.0])}")
+    print(f"softmax([[1000, 999], [-1000, -1001]]) = {softmax([[1000.0, 999.0], [-1000.0, -1001.0]]).tolist()}")
     print(f"log_softmax([1000, 0, -1000]) = {log_softmax([1000.0, 0.0, -1000.0])}")
     rows = [float(cross_entropy_from_logits(EXAMPLE_LOGITS[[n]], EXAMPLE_TARGETS[[n]])) for n in range(2)]
     mean = float(cross_entropy_from_logits(EXAMPLE_LOGITS, EXAMPLE_TARGETS))

@@ -10,24 +10,44 @@ The loss is the cross-entropy of module 1 with two classes, truth [y, 1 - y]
 and prediction [p, 1 - p], averaged over the N samples (a mean, not a sum):
     L(w, b) = -(1/N) Σ_i [ y_i log p_i + (1 - y_i) log(1 - p_i) ]    (nats)
 Both terms matter: the first punishes a low p on a class-1 point, the second a
-high p on a class-0 point. Gradient descent walks downhill on L:
+high p on a class-0 point. Gradient descent walks downhill on L, against its
+gradient, with a learning rate lr:
     w <- w - lr · ∂L/∂w,    b <- b - lr · ∂L/∂b.
 
-THE MATHS YOU NEED
-------------------
-With σ'(z) = σ(z)(1 - σ(z)), the derivative of one sample's loss with respect
-to its logit collapses to p_i - y_i (prediction minus truth). The chain rule
-through z = Xw + b then gives, for X of shape (N, D):
-    ∂L/∂w = X^T (p - y) / N        shape (D,)
-    ∂L/∂b = mean(p - y)            a number
-Check the derivation numerically: module 3's numerical_gradient(f, theta) on
-f(theta) = binary_cross_entropy(y, predict_proba(X, theta[:2], theta[2]))
-must agree with your formula to a relative_error below 1e-7. (The tests make
-this check for you with their own central differences.)
+THE GRADIENT (task 4.4: derive it yourself)
+------------------------------------------
+Work it out on paper before you write code. First one sample: differentiate
+its loss with respect to its own logit z_i. You will need σ'(z); write it in
+terms of σ(z) itself (check it numerically if you like), and watch how much
+of the loss's derivative then cancels. Then the chain rule through
+z = Xw + b (what is ∂z_i/∂w? ∂z_i/∂b?), and finally the mean over the N
+samples. Check your result against these numbers:
+    on the blobs below at w = [0, 0], b = 0:   ∂L/∂w = [-1.060953, -1.002366],  ∂L/∂b = 0
+    (the two classes have 100 points each: why does that make ∂L/∂b exactly 0 there?)
+    on X = [[1, 2], [-1, 0.5], [0, 0]], y = [1, 0, 1], w = [0.5, -1], b = 0.25:
+        ∂L/∂w = [-0.366040, -0.464730],  ∂L/∂b = -0.298101
+A gradient points uphill, towards a larger loss; training subtracts it. The
+tests compare yours with central differences (module 3's idea) of the loss,
+and ask for a relative error below 1e-7.
 
-Stability: 1 / (1 + exp(-z)) calls exp(1000) = inf at z = -1000, and numpy
-warns "overflow". Only ever exponentiate a number <= 0:
-    z >= 0:  1 / (1 + exp(-z))        z < 0:  exp(z) / (1 + exp(z)).
+STABILITY AT z = ±1000
+----------------------
+Taken literally, 1 / (1 + exp(-z)) computes exp(1000) = inf at z = -1000. The
+answer still comes out right, 1 / inf = 0 (the true σ(-1000) ≈ 5e-435 is below
+the smallest float64 anyway), but numpy warns "overflow encountered in exp",
+and a warning counts as a failure in this course. The other way of writing the
+same function, exp(z) / (1 + exp(z)), is worse: at z = +1000 it is inf / inf =
+NaN. Each form is safe where its exp only sees numbers <= 0.
+
+What really fails at |z| = 1000 is the log in the loss. σ(-1000) is exactly 0
+in float64, so a class-1 point there has log p = log 0 = -inf (the true log σ
+is -1000), and likewise 1 - σ(1000) = 0 for a class-0 point. That is why
+binary_cross_entropy clips p to [eps, 1 - eps] before taking logs: such a
+confidently wrong point costs -log(eps) ≈ 27.63 nats (eps = 1e-12) instead of
+inf. Clipping is not adding: log(p + eps) is a different function, and for a
+large eps it can even make the loss negative. The true cost of that point,
+1000 nats, is lost once p has been rounded to 0; only a loss computed from the
+logits keeps it (module 6).
 
 THE EXPERIMENT
 --------------
@@ -37,19 +57,21 @@ p = 1/2 everywhere and the loss is log 2 = 0.693147 nats (a coin flip). Run
 100 epochs of full-batch gradient descent with lr = 0.1. You should see the
 loss fall (0.693147, 0.504888, 0.391990, ...; 0.030134 at epoch 99), end
 with w ≈ [1.127862, 1.095388], b ≈ -0.010957, and classify 199 of the 200
-points correctly (accuracy 0.995).
+points correctly (accuracy 0.995). A point is predicted as class 1 when its
+probability is >= 0.5, so a probability of exactly 0.5 is class 1 (careful:
+np.round rounds half to even, np.round(0.5) = 0.0, which would call it class 0).
 
 WHAT YOU WRITE
 --------------
-4.1 sigmoid(z)                          elementwise, stable: no overflow warning at ±1000
-4.2 predict_proba(X, w, b)              P(class 1 | x) = sigmoid(X @ w + b), shape (N,)
+4.1 sigmoid(z)                          elementwise, float64; no warning or NaN at z = ±1000
+4.2 predict_proba(X, w, b)              P(class 1 | x) for each row of X, shape (N,)
 4.3 binary_cross_entropy(y_true, y_pred, eps)
                                         the mean over samples, both terms, p clipped to [eps, 1 - eps]
-4.4 logistic_gradients(X, y, w, b)      (∂L/∂w, ∂L/∂b), averaged over the samples
+4.4 logistic_gradients(X, y, w, b)      (∂L/∂w, ∂L/∂b) of the mean loss: derive them (above)
 4.5 train_logistic_regression(X, y, lr, epochs, snapshot_epochs)
-                                        full-batch gradient descent; weights, bias,
+                                        full-batch gradient descent from w = 0, b = 0; weights, bias,
                                         loss history and snapshots of (w, b)
-4.6 accuracy(y_true, y_prob)            the fraction of points with (p >= 0.5) == y
+4.6 accuracy(y_true, y_prob)            the fraction of points whose class (p >= 0.5 is class 1) is right
 
 binary_cross_entropy and accuracy work on probabilities, so they take the truth
 first, as cross_entropy(p, q) and sklearn's metrics do (module 3's functions on
@@ -100,14 +122,16 @@ class TrainingResult(NamedTuple):
 def sigmoid(z):
     """The logistic function 1 / (1 + exp(-z)), elementwise.
 
-    z: float or array of logits. Returns the same shape, values in [0, 1],
-    without any overflow warning, even at z = ±1000.
+    z: float or array of logits. Returns float64 of the same shape, values in
+    [0, 1], without any overflow warning, even at z = ±1000.
     """
-    z = np.asarray(z, dtype=float)
-    # TODO 4.1: return 1 / (1 + exp(-z)) computed stably: exp must only ever see
-    #   a number <= 0. Where z >= 0 use 1 / (1 + exp(-z)); where z < 0 use
-    #   exp(z) / (1 + exp(z)). Beware: np.where(c, a, b) computes a and b on
-    #   every element, so both must be safe for every z. Return z's shape.
+    z = np.asarray(z, dtype=np.float64)
+    # TODO 4.1: return σ(z) = 1 / (1 + exp(-z)) elementwise, a float64 array of
+    #   z's shape (a number gives a 0-d array or a float), for any finite z, with
+    #   no numpy warning and no NaN: sigmoid(-1000) = 0 and sigmoid(1000) = 1 as
+    #   float64 rounds them, sigmoid(-20) = 2.0611536e-09 (small, but not 0), and
+    #   sigmoid(-z) = 1 - sigmoid(z). The lesson explains why the formula as
+    #   written warns at z = -1000 and which rewriting is safe where.
     # BEGIN SOLUTION
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -118,12 +142,13 @@ def predict_proba(X, w, b):
     """P(class 1 | x) for every row x of X.
 
     X: (N, D) features; w: (D,) weights; b: the bias (a number).
-    Returns (N,) probabilities in [0, 1] (not logits).
+    Returns (N,) float64 probabilities in [0, 1] (not logits).
     """
     X = as_features(X)
     w, b = as_parameters(w, b, X.shape[1])
-    # TODO 4.2: the logits are z = X @ w + b, shape (N,); return sigmoid(z), your
-    #   4.1, so that the caller gets probabilities, not logits.
+    # TODO 4.2: return P(class 1 | x) for every row x of X, a float64 array of
+    #   shape (N,): the sigmoid (your 4.1) of the row's logit w · x + b.
+    #   Probabilities in [0, 1], not logits.
     # BEGIN SOLUTION
     return sigmoid(X @ w + b)
     # END SOLUTION
@@ -138,9 +163,12 @@ def binary_cross_entropy(y_true, y_pred, eps=1e-12):
     """
     y_true = as_labels(y_true, name="y_true")
     y_pred = as_probability_vector(y_pred, y_true.shape[0], name="y_pred")
-    # TODO 4.3: clip y_pred to [eps, 1 - eps], then return the MEAN over the
-    #   samples of -(y log p + (1 - y) log(1 - p)), natural log. Keep both terms:
-    #   the (1 - y) log(1 - p) term is the loss on the class-0 points.
+    # TODO 4.3: return the lesson's loss L as a float, in nats (natural log):
+    #   the MEAN over the N samples of each sample's binary cross-entropy, with
+    #   both terms (the class-1 term and the class-0 term). Clip y_pred to
+    #   [eps, 1 - eps] first (clip, not add: the loss of p = 0 on a class-1 point
+    #   is then -log(eps), 27.631021 at the default eps). Check value:
+    #   binary_cross_entropy([1, 0, 1, 0], [.9, .2, .6, .3]) = 0.299001.
     # BEGIN SOLUTION
     p = np.clip(y_pred, eps, 1.0 - eps)
     return float(-np.mean(y_true * np.log(p) + (1.0 - y_true) * np.log(1.0 - p)))
@@ -151,14 +179,20 @@ def logistic_gradients(X, y, w, b):
     """Gradient of the mean BCE of predict_proba(X, w, b) with respect to w and b.
 
     X: (N, D); y: (N,) labels; w: (D,); b: a number.
-    Returns (grad_w of shape (D,), grad_b a number).
+    Returns (grad_w of shape (D,), float64; grad_b a float): the direction in which the loss grows.
     """
     X = as_features(X)
     y = as_labels(y, X.shape[0])
     w, b = as_parameters(w, b, X.shape[1])
-    # TODO 4.4: with p = predict_proba(X, w, b), the error is p - y (prediction
-    #   minus truth, that sign). Return (X.T @ (p - y) / N, mean(p - y)): both
-    #   AVERAGED over the N samples, as the loss is a mean. grad_b as a float.
+    # TODO 4.4: return (grad_w, grad_b), the gradient of the MEAN loss
+    #   L(w, b) = binary_cross_entropy(y, predict_proba(X, w, b)) with respect to
+    #   w (a float64 array of shape (D,)) and to b (a float), the loss as the
+    #   lesson writes it (without the clipping, which only keeps the logs finite).
+    #   Derive it first (the lesson says how to start); you may call predict_proba
+    #   (4.2). It must stay finite where p is exactly 0 or 1 (logits of ±1000).
+    #   The sign: a gradient points uphill, the way L grows; training (4.5)
+    #   subtracts it. Check values are in the lesson (on its 3-point example,
+    #   grad_b = -0.298101).
     # BEGIN SOLUTION
     error = predict_proba(X, w, b) - y
     return X.T @ error / X.shape[0], float(np.mean(error))
@@ -170,22 +204,23 @@ def train_logistic_regression(X, y, lr=LEARNING_RATE, epochs=EPOCHS, snapshot_ep
 
     X: (N, D); y: (N,) labels 0/1; lr: the learning rate; epochs: how many
     updates; snapshot_epochs: after how many updates to keep a copy of (w, b)
-    (0 is the start; any past `epochs` are never reached). Returns TrainingResult(w, b, losses (epochs,), snapshots).
+    (0 is the start; any past `epochs` are never reached). lr >= 0 (0 takes no step), epochs a whole number >= 1.
+    Returns TrainingResult(w, b, losses (epochs,), snapshots).
     """
     X = as_features(X)
     y = as_labels(y, X.shape[0], hard=True)
     check_training(lr, epochs)
     check_snapshot_epochs(snapshot_epochs)
-    # TODO 4.5: start from w = np.zeros(D), b = 0.0, losses = [], snapshots = {}
-    #   (store snapshots[0] = (w.copy(), b) if 0 is in snapshot_epochs). Then for
-    #   each epoch in range(epochs), in this order:
-    #   (1) p = predict_proba(X, w, b); append binary_cross_entropy(y, p) to losses
-    #   (the loss BEFORE this epoch's update, so losses[0] = log 2);
-    #   (2) grad_w, grad_b = logistic_gradients(X, y, w, b), both from the same w, b;
-    #   (3) step DOWNHILL: w = w - lr * grad_w and b = b - lr * grad_b;
-    #   (4) if epoch + 1 is in snapshot_epochs, store snapshots[epoch + 1] =
-    #   (w.copy(), b): a copy, or later updates would change it too.
-    #   Return TrainingResult(w, b, np.array(losses), snapshots).
+    # TODO 4.5: full-batch gradient descent from w = zeros (D,) float64, b = 0.0,
+    #   for `epochs` epochs of one update each, with these conventions (they fix
+    #   the numbers): in each epoch, first record the loss at the current (w, b)
+    #   (binary_cross_entropy of predict_proba; so losses[0] = log 2 before any
+    #   update), then take both gradients (logistic_gradients) at that same
+    #   (w, b), then step both parameters downhill with learning rate lr.
+    #   snapshots maps k -> (a copy of w, b) after k updates, for each k in
+    #   snapshot_epochs that is reached (k = 0 is the start); a copy, so later
+    #   updates do not change it. lr = 0 takes no step. Return
+    #   TrainingResult(w, b, losses as an array of shape (epochs,), snapshots).
     # BEGIN SOLUTION
     w, b = np.zeros(X.shape[1]), 0.0
     losses, snapshots = [], {}
@@ -206,13 +241,14 @@ def accuracy(y_true, y_prob):
     """The fraction of samples classified correctly, a number in [0, 1].
 
     y_true: (N,) labels 0/1; y_prob: (N,) predicted P(class 1). A point is
-    predicted as class 1 when its probability is >= 0.5.
+    predicted as class 1 when its probability is >= 0.5 (exactly 0.5 included).
     """
     y_true = as_labels(y_true, name="y_true", hard=True)
     y_prob = as_probability_vector(y_prob, y_true.shape[0])
-    # TODO 4.6: predict class 1 where y_prob >= 0.5 (a tie at exactly 0.5 counts
-    #   as class 1) and 0 elsewhere; return the mean of (prediction == y_true) as a
-    #   float: a fraction such as 0.995, not a count and not a percentage.
+    # TODO 4.6: return, as a float, the fraction of the N samples whose predicted
+    #   class equals y_true: a fraction such as 0.995, not a count and not a
+    #   percentage. The predicted class is 1 where y_prob >= 0.5 and 0 below it,
+    #   so a probability of exactly 0.5 is class 1.
     # BEGIN SOLUTION
     return float(np.mean((y_prob >= 0.5) == (y_true == 1)))
     # END SOLUTION
@@ -275,7 +311,7 @@ def report():
     analytic = np.append(grad_w, grad_b)
     numeric = _central_differences(lambda t: binary_cross_entropy(y, predict_proba(X, t[:2], t[2])),
                                    np.append(w1, b1))
-    error = np.linalg.norm(analytic - numeric) / max(np.linalg.norm(analytic) + np.linalg.norm(numeric), 1e-300)
+    error = np.max(np.abs(analytic - numeric) / np.maximum(np.abs(analytic), np.abs(numeric)))  # module 3's relative_error
     print(f"gradient check at w = {w1}, b = {b1}: relative error {error:.2e} (below 1e-7 is right)")
     result = train_logistic_regression(X, y)
     print(f"after {EPOCHS} epochs at lr = {LEARNING_RATE}: w = {np.round(result.w, 6)}, b = {result.b:.6f}")

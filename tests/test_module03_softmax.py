@@ -1,18 +1,23 @@
 """Module 3: softmax, log_softmax, cross-entropy from logits, its gradient, gradient checking.
 
 Expected values are hand-computed constants (softmax([1, 2]) = 1 / (1 + e^-1), ...),
-small numpy formulas written out here, or torch (F.cross_entropy and its autograd
-gradient, float64), never the reference itself.
+small numpy formulas written out here, scipy.special (softmax, log_softmax) or
+torch (F.cross_entropy and its autograd gradient, float64), never the reference.
+The values of known mistakes are computed along the path the lesson teaches
+(shift by the max, exp, normalise), with the one step a learner gets wrong.
 """
 
+import contextlib
 import math
+import warnings
 
 import numpy as np
 import pytest
+import scipy.special
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.testing.expect import expect_close, expect_number, expect_raises, expect_shape, expect_true, without_warnings
+from kata.testing.expect import Call, expect_close, expect_number, expect_refusals, expect_shape, expect_true, fail
 from kata.testing.strategies import distributions, logits
 
 MODULE = "module03_softmax"
@@ -24,36 +29,141 @@ EXAMPLE_SOFT = np.array([[1.0, 0.0, 0.0], [0.0, 0.8, 0.2]])
 ROW_LOSSES = [0.169846, 0.824745]  # log(e^4 + e^2 + e) - 4;  .8 (lse - 5) + .2 (lse - 1) with lse = 5.024745
 MEAN_LOSS = 0.49729545  # (0.16984602 + 0.82474489) / 2
 INDEX_MEAN_LOSS = 0.09729545  # targets [0, 1]: (0.16984602 + (5.02474489 - 5)) / 2
-
-OVERFLOW = ("exp of a logit near 1000 overflows float64 (exp overflows past ~709): subtract the max logit "
-            "(along `axis`, keepdims=True) before np.exp; softmax does not change when a constant is subtracted")
-LOG_OF_SOFTMAX = ("that is np.log(softmax(z)): exp(-1000) underflows to 0 and log 0 = -inf. "
-                  "Use z - m - log Σ exp(z - m) with m the max")
-
-
-def calm(call, function, *args, why=None, **kwargs):
-    return without_warnings(call, function, *args, why=why or "an exp overflowed or a log of 0 was taken", **kwargs)
-
-
-def exp_normalised(z, axis):
-    """An independent oracle for moderate logits: exp(z) / sum(exp(z)) along axis (no shift needed)."""
-    e = np.exp(np.asarray(z, dtype=float))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
+# torch autograd of F.cross_entropy(EXAMPLE_LOGITS, [0, 1]), float64
+INDEX_GRADIENT = [[-0.07810263275933027, 0.05709759969229724, 0.021005033067033024],
+                  [0.0032866315926545426, -0.012220622527806757, 0.008933990935152254]]
+# Rows of very different scales: each row is softmax([1, 0]) = [e, 1] / (1 + e)
+FAR_APART = np.array([[1000.0, 999.0], [-1000.0, -1001.0]])
+SIGMOID_1 = 0.7310585786300049
 SQUARE = np.array([[1.0, 2.0, 3.0], [3.0, 1.0, 0.0], [0.5, 0.5, 2.0]])
 
+OVERFLOW = ("exp of a logit near 1000 overflows to inf (past ~709.8), and inf / inf is NaN: subtract the max logit "
+            "(along `axis`, keepdims=True) before np.exp; softmax does not change when a constant is subtracted")
+UNDERFLOW = ("0 / 0: exp(-1000) underflows to exactly 0, so a slice of large negative logits has every exp 0: "
+             "subtract the slice's own max first")
+GLOBAL_MAX = ("you shifted by the max of the whole array, not each row's own: the row [-1000, -1001] became "
+              "[-2000, -2001], whose exps both underflow to 0 and 0 / 0 is NaN. Use max along `axis` with keepdims=True")
+GLOBAL_MAX_LOG = ("you shifted by the max of the whole array, not each row's own: the row [-1000, -1001] became "
+                  "[-2000, -2001], whose exps underflow to 0 and log 0 = -inf. Use max along `axis` with keepdims=True")
+NO_KEEPDIMS_MAX = ("keepdims=True is missing from the max: without it the row maxima broadcast along the wrong axis, "
+                   "so each row is shifted by other rows' maxima")
+NO_KEEPDIMS_SUM = ("keepdims=True is missing from the sum: without it the sums broadcast along the wrong axis, so each "
+                   "row is divided by other rows' sums")
+WHOLE_SUM = "you divided by the sum over the whole array; sum along `axis` only, with keepdims=True"
+LOG_OF_SOFTMAX = ("that is np.log(softmax(z)): exp(-1000) underflows to 0 and log 0 = -inf, where the answer is -1000. "
+                  "Take the max out of the log-sum-exp instead")
+ADDED_BACK = ("the max m is missing: log Σ exp(z) = m + log Σ exp(z - m), so both parts of it must be "
+              "subtracted from z")
+WARNED = "a numpy warning means an exp overflowed, a log of 0 or a 0 / 0 was computed on the way: compute it stably"
 
-def softmax_mistakes(z, axis):
-    e = np.exp(z)
-    other = 0 if axis in (-1, 1) else 1
-    return [
-        (exp_normalised(z, other), f"you normalised along axis {other}; softmax normalises along `axis` "
-                                   f"(here {axis}): pass axis (never a fixed number) to max and sum"),
-        (e / e.sum(), "you divided by the sum over the whole array; sum along `axis` only, with keepdims=True"),
-        (e / e.sum(axis=axis), "keepdims=True is missing from the sum: without it the sums broadcast along the "
-                               "wrong axis"),
-    ]
+
+def other_axis(axis):
+    return 0 if axis in (-1, 1) else 1
+
+
+def quietly(function, *args, **kwargs):
+    """(result, the first numpy warning's text or None): warnings are recorded, so a wrong value can be diagnosed."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = function(*args, **kwargs)
+    texts = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    return result, (texts[0] if texts else None)
+
+
+def expect_calm(call, function, *args, expected, mistakes=(), why=WARNED, rtol=1e-5, atol=1e-8, first=None, **kwargs):
+    """function(*args) must equal expected (a known mistake is named first) and make numpy warn nothing.
+
+    first(got, call), if given, checks the raw result before anything else.
+    """
+    got, warned = quietly(function, *args, **kwargs)
+    if first is not None:
+        first(got, call)
+    value = expect_close(got, expected, call, mistakes=mistakes, rtol=rtol, atol=atol)
+    if warned:
+        fail(f"{call} gave the right numbers but numpy warned '{warned}' on the way: {why}")
+    return value
+
+
+def expect_float64(got, call):
+    dtype = getattr(got, "dtype", None)
+    if dtype is not None and str(dtype) != "float64":
+        fail(f"{call} returned {dtype} values; the contract is float64 (float32 keeps only ~7 digits, too few "
+             "for the 1e-7 gradient check of task 3.6)")
+
+
+def softmax_path(z, axis=-1, *, shift="axis", keep_max=True, total="axis", keep_sum=True):
+    """Softmax along the lesson's path (shift, exp, normalise) with one step possibly changed; NaN where it fails.
+
+    None where the mistake cannot even broadcast (keepdims forgotten on a non-square array).
+    """
+    z = np.asarray(z, dtype=float)
+    with np.errstate(all="ignore"), contextlib.suppress(ValueError):
+        m = {"axis": lambda: z.max(axis=axis, keepdims=keep_max), "all": z.max, "none": lambda: 0.0}[shift]()
+        e = np.exp(z - m)
+        s = e.sum() if total == "all" else e.sum(axis=axis if total == "axis" else other_axis(axis), keepdims=keep_sum)
+        return e / s
+    return None
+
+
+def log_softmax_path(z, axis=-1, *, shift="axis", keep_max=True, total="axis", keep_sum=True, add_back=False):
+    """log_softmax as (z - m) - log Σ exp(z - m), with one step possibly changed."""
+    z = np.asarray(z, dtype=float)
+    with np.errstate(all="ignore"), contextlib.suppress(ValueError):
+        m = {"axis": lambda: z.max(axis=axis, keepdims=keep_max), "all": z.max, "none": lambda: 0.0}[shift]()
+        shifted = z - m
+        e = np.exp(shifted)
+        s = e.sum() if total == "all" else e.sum(axis=axis if total == "axis" else other_axis(axis), keepdims=keep_sum)
+        return (z if add_back else shifted) - np.log(s)
+    return None
+
+
+def computable(mistakes):
+    return [(value, why) for value, why in mistakes if value is not None]
+
+
+def softmax_mistakes(z, axis=-1):
+    """The batch mistakes of 3.1, each computed along the lesson's path (and the unshifted one, same diagnosis)."""
+    fixed = (f"you normalised along axis {other_axis(axis)}; softmax normalises along `axis` (here {axis}): pass axis "
+             "(never a fixed number) to max and sum")
+    found = [(softmax_path(z, other_axis(axis)), fixed), (softmax_path(z, axis, total="other"), fixed)] if z.ndim > 1 else []
+    for shift in ("axis", "none"):
+        found += [(softmax_path(z, axis, shift=shift, total="all"), WHOLE_SUM),
+                  (softmax_path(z, axis, shift=shift, keep_sum=False), NO_KEEPDIMS_SUM)]
+    return computable(found + [(softmax_path(z, axis, keep_max=False), NO_KEEPDIMS_MAX),
+                    (softmax_path(z, axis, keep_max=False, keep_sum=False),
+                     "keepdims=True is missing from both the max and the sum: the row results broadcast along the "
+                     "wrong axis"),
+                    (softmax_path(z, axis, shift="all"), GLOBAL_MAX), (softmax_path(z, axis, shift="none"), OVERFLOW)])
+
+
+def log_softmax_mistakes(z, axis=-1):
+    """The mistakes of 3.2, along the path (z - m) - log Σ exp(z - m), and the log of a softmax."""
+    fixed = [value for value, why in softmax_mistakes(z, axis) if why.startswith("you normalised along axis")]
+    with np.errstate(all="ignore"):
+        logged = [(np.log(value), f"you normalised along axis {other_axis(axis)}; log_softmax normalises along "
+                                  f"`axis` (here {axis}): pass axis (never a fixed number) to max and sum")
+                  for value in fixed]
+        of_softmax = [(np.log(value), LOG_OF_SOFTMAX)
+                      for value in (softmax_path(z, axis), softmax_path(z, axis, shift="none")) if value is not None]
+    return computable(logged + of_softmax + [
+        (log_softmax_path(z, axis, keep_max=False), NO_KEEPDIMS_MAX),
+        (log_softmax_path(z, axis, keep_sum=False), NO_KEEPDIMS_SUM),
+        (log_softmax_path(z, axis, total="all"), WHOLE_SUM),
+        (log_softmax_path(z, axis, shift="all"), GLOBAL_MAX_LOG),
+        (log_softmax_path(z, axis, add_back=True), ADDED_BACK),
+        (log_softmax_path(z, axis, shift="none"), "exp(1000) overflows to inf, so log Σ exp(z) = inf: take the max "
+                                                  "out of the log-sum-exp first"),
+    ])
+
+
+@st.composite
+def far_apart_rows(draw, max_rows=5, max_classes=6):
+    """Logits whose rows sit at very different heights (offsets up to ±1e4) around a moderate spread."""
+    rows, classes = draw(st.integers(1, max_rows)), draw(st.integers(2, max_classes))
+    heights = draw(st.lists(st.sampled_from([-1e4, -1000.0, 0.0, 1000.0, 1e4]) | st.floats(-1e4, 1e4),
+                            min_size=rows, max_size=rows))
+    spread = draw(st.lists(st.floats(-30.0, 30.0), min_size=rows * classes, max_size=rows * classes))
+    return np.asarray(heights)[:, None] + np.asarray(spread).reshape(rows, classes)
 
 
 # --- 3.1 softmax -------------------------------------------------------------------
@@ -61,71 +171,102 @@ def softmax_mistakes(z, axis):
 
 @pytest.mark.task("3.1")
 def test_softmax_of_two_logits(mod):
-    expect_close(calm("softmax([1, 2])", mod.softmax, [1.0, 2.0]), SOFTMAX_1_2, "softmax([1, 2])",
-                 mistakes=[([1.0, 2.0], "you returned the logits: take exp and divide by the sum"),
-                           ([math.e, math.e ** 2], "that is exp(z) without dividing by the sum")])
+    expect_calm("softmax([1, 2])", mod.softmax, [1.0, 2.0], expected=SOFTMAX_1_2,
+                mistakes=[([1.0, 2.0], "you returned the logits: take exp and divide by the sum"),
+                          ([math.e, math.e ** 2], "that is exp(z) without dividing by the sum"),
+                          ([math.exp(-1), 1.0], "that is exp(z - max) without dividing by the sum")])
+
+
+@pytest.mark.task("3.1")
+def test_softmax_shifts_each_row_by_its_own_max(mod):
+    call = "softmax([[1000, 999], [-1000, -1001]]) (rows of very different scales)"
+    expect_calm(call, mod.softmax, FAR_APART, expected=[[SIGMOID_1, 1 - SIGMOID_1]] * 2,
+                mistakes=softmax_mistakes(FAR_APART, -1), why=GLOBAL_MAX)
+    call = "softmax([[1000, -1000], [999, -1001]], axis=0) (columns of very different scales)"
+    expect_calm(call, mod.softmax, FAR_APART.T, axis=0, expected=[[SIGMOID_1] * 2, [1 - SIGMOID_1] * 2],
+                mistakes=softmax_mistakes(FAR_APART.T, 0), why=GLOBAL_MAX)
 
 
 @pytest.mark.task("3.1")
 def test_softmax_does_not_overflow_near_1000(mod):
-    got = calm("softmax([1001, 1002])", mod.softmax, [1001.0, 1002.0], why=OVERFLOW)
-    expect_close(got, SOFTMAX_1_2, "softmax([1001, 1002])", mistakes=[(np.array([np.nan, np.nan]), OVERFLOW)])
-    expect_close(calm("softmax([1000, -1000])", mod.softmax, [1000.0, -1000.0], why=OVERFLOW), [1.0, 0.0],
-                 "softmax([1000, -1000])", mistakes=[(np.array([np.nan, 0.0]), OVERFLOW)])
-
-
-@pytest.mark.task("3.1")
-def test_softmax_with_temperature(mod):
-    expect_close(mod.softmax([1.0, 2.0], temperature=2.0), [0.37754067, 0.62245933], "softmax([1, 2], temperature=2)",
-                 mistakes=[([0.11920292, 0.88079708], "you multiplied by the temperature; divide the logits by it"),
-                           (SOFTMAX_1_2, "the temperature is ignored: divide the logits by it first")])
-    expect_close(mod.softmax([2.0, 0.5, -1.0], temperature=0.5), [0.95033021, 0.04731416, 0.00235563],
-                 "softmax([2, .5, -1], temperature=0.5)")
+    expect_calm("softmax([1001, 1002])", mod.softmax, [1001.0, 1002.0], expected=SOFTMAX_1_2,
+                mistakes=[(np.array([np.nan, np.nan]), OVERFLOW)], why=OVERFLOW)
+    expect_calm("softmax([1000, -1000])", mod.softmax, [1000.0, -1000.0], expected=[1.0, 0.0],
+                mistakes=[(np.array([np.nan, 0.0]), OVERFLOW)], why=OVERFLOW)
+    expect_calm("softmax([-1000, -1001])", mod.softmax, [-1000.0, -1001.0], expected=[SIGMOID_1, 1 - SIGMOID_1],
+                mistakes=[(np.array([np.nan, np.nan]), UNDERFLOW)], why=UNDERFLOW)
 
 
 @pytest.mark.task("3.1")
 def test_softmax_normalises_each_row_of_a_batch(mod):
     call = "softmax(3×3 logits) (axis=-1: one distribution per row)"
-    got = expect_shape(calm(call, mod.softmax, SQUARE), (3, 3), call)
-    expect_close(got, exp_normalised(SQUARE, 1), call, mistakes=softmax_mistakes(SQUARE, -1))
+    got = expect_calm(call, mod.softmax, SQUARE, expected=scipy.special.softmax(SQUARE, axis=1),
+                      mistakes=softmax_mistakes(SQUARE, -1))
+    expect_float64(mod.softmax(SQUARE), call)
+    expect_shape(got, (3, 3), call)
 
 
 @pytest.mark.task("3.1")
 def test_softmax_follows_the_axis_argument(mod):
     call = "softmax(3×3 logits, axis=0) (one distribution per column)"
-    got = expect_shape(calm(call, mod.softmax, SQUARE, axis=0), (3, 3), call)
-    expect_close(got, exp_normalised(SQUARE, 0), call,
-                 mistakes=[(exp_normalised(SQUARE, 1), "the axis argument is ignored: normalise along `axis`")]
-                 + softmax_mistakes(SQUARE, 0))
+    expect_calm(call, mod.softmax, SQUARE, axis=0, expected=scipy.special.softmax(SQUARE, axis=0),
+                mistakes=[(scipy.special.softmax(SQUARE, axis=1), "the axis argument is ignored: normalise along "
+                                                                   "`axis`")] + softmax_mistakes(SQUARE, 0))
+    cube = np.arange(12.0).reshape(2, 3, 2) % 5
+    call = "softmax(logits of shape (2, 3, 2), axis=1)"
+    expect_calm(call, mod.softmax, cube, axis=1, expected=scipy.special.softmax(cube, axis=1),
+                mistakes=[(scipy.special.softmax(cube, axis=-1), "the axis argument is ignored: normalise along "
+                                                                  "`axis`, whatever the array's number of axes")])
+
+
+@pytest.mark.task("3.1")
+def test_softmax_with_temperature(mod):
+    expect_calm("softmax([1, 2], temperature=2)", mod.softmax, [1.0, 2.0], temperature=2.0,
+                expected=[0.37754067, 0.62245933],
+                mistakes=[([0.11920292, 0.88079708], "you multiplied by the temperature; divide the logits by it"),
+                          (SOFTMAX_1_2, "the temperature is ignored: divide the logits by it first")])
+    expect_calm("softmax([2, .5, -1], temperature=0.5)", mod.softmax, [2.0, 0.5, -1.0], temperature=0.5,
+                expected=[0.95033021, 0.04731416, 0.00235563])
+
+
+@pytest.mark.task("3.1")
+def test_softmax_gives_a_ruled_out_class_probability_0(mod):
+    e = math.e
+    expect_calm("softmax([0, -inf, 1])", mod.softmax, [0.0, -np.inf, 1.0], expected=[1 / (1 + e), 0.0, e / (1 + e)],
+                atol=1e-15, mistakes=[(np.array([np.nan, np.nan, np.nan]), "a -inf logit gave NaN: shift by the max "
+                                                                         "(a -inf logit stays -inf, its exp is 0)")])
+    expect_calm("softmax([[-inf, 0], [0, -inf]], temperature=0.5)", mod.softmax, [[-np.inf, 0.0], [0.0, -np.inf]],
+                temperature=0.5, expected=[[0.0, 1.0], [1.0, 0.0]], atol=1e-15)
 
 
 @pytest.mark.task("3.1")
 def test_softmax_refuses_bad_input(mod):
-    mod.softmax([1.0, 2.0])  # the function must work before its checks matter
-    expect_raises(ValueError, mod.softmax, [1.0, 2.0], temperature=0.0, call="softmax([1, 2], temperature=0)",
-                  why="a temperature must be positive")
-    expect_raises(ValueError, mod.softmax, [], call="softmax([])", why="there are no logits")
+    expect_refusals(mod.softmax, works=Call([1.0, 2.0]), refuses=[
+        (Call([1.0, 2.0], temperature=0.0), "a temperature must be positive"),
+        (Call([1.0, 2.0], temperature=-1.0), "a temperature must be positive"),
+        (Call([]), "there are no logits"),
+        (Call([np.inf, 0.0]), "+inf has no softmax (inf - inf)"),
+        (Call([[0.0, 1.0], [-np.inf, -np.inf]]), "the second row has no possible class"),
+        (Call(SQUARE, axis=2), "logits of shape (3, 3) have no axis 2")])
 
 
 @pytest.mark.task("3.1")
 @given(z=logits(), shift=st.floats(-1000, 1000))
 def test_softmax_is_unchanged_when_a_constant_is_added(mod, z, shift):
-    base = calm("softmax(z)", mod.softmax, z, why=OVERFLOW)
-    shifted = calm(f"softmax(z + {shift})", mod.softmax, z + shift, why=OVERFLOW)
-    expect_close(shifted, base, f"softmax(z + {shift:g}) against softmax(z) for z of shape {z.shape}", rtol=1e-7, atol=1e-12,
-                 mistakes=[(np.full(z.shape, np.nan), OVERFLOW)])
+    base, _ = quietly(mod.softmax, z)
+    expect_calm(f"softmax(z + {shift:g}) against softmax(z) for z of shape {z.shape}", mod.softmax, z + shift,
+                expected=np.asarray(base, dtype=float), rtol=1e-7, atol=1e-12,
+                mistakes=softmax_mistakes(z + shift, -1), why=OVERFLOW)
 
 
 @pytest.mark.task("3.1")
-@given(z=logits(scale=1e4), temperature=st.sampled_from([0.25, 1.0, 3.0]))
+@given(z=far_apart_rows(), temperature=st.sampled_from([0.25, 1.0, 3.0]))
 def test_softmax_rows_sum_to_one_even_at_extreme_logits(mod, z, temperature):
-    got = expect_shape(calm("softmax(z)", mod.softmax, z, temperature=temperature, why=OVERFLOW), z.shape,
-                       f"softmax(z, temperature={temperature}) for z of shape {z.shape}")
-    expect_true(np.isfinite(got).all() and (got >= 0).all(),
-                f"softmax(z, temperature={temperature}) gave {got} for logits up to {np.abs(z).max():.0f}: "
-                "NaN or inf there is an overflowing exp. " + OVERFLOW)
-    expect_close(got.sum(axis=-1), np.ones(z.shape[0]), f"the row sums of softmax(z, temperature={temperature})",
-                 rtol=1e-9)
+    call = f"softmax(z, temperature={temperature}) for z of shape {z.shape} with logits up to {np.abs(z).max():.0f}"
+    got = expect_calm(call, mod.softmax, z, temperature=temperature,
+                      expected=scipy.special.softmax(z / temperature, axis=-1), rtol=1e-9, atol=1e-300,
+                      mistakes=softmax_mistakes(z / temperature, -1))
+    expect_close(got.sum(axis=-1), np.ones(z.shape[0]), f"the row sums of {call}", rtol=1e-9)
 
 
 # --- 3.2 log_softmax ---------------------------------------------------------------
@@ -133,39 +274,55 @@ def test_softmax_rows_sum_to_one_even_at_extreme_logits(mod, z, temperature):
 
 @pytest.mark.task("3.2")
 def test_log_softmax_of_two_logits(mod):
-    expect_close(calm("log_softmax([1, 2])", mod.log_softmax, [1.0, 2.0]), LOG_SOFTMAX_1_2, "log_softmax([1, 2])",
-                 mistakes=[(SOFTMAX_1_2, "that is softmax: take its log (stably)"),
-                           ([1.31326169, 0.31326169], "the sign is flipped: log-probabilities are <= 0")])
+    expect_calm("log_softmax([1, 2])", mod.log_softmax, [1.0, 2.0], expected=LOG_SOFTMAX_1_2,
+                mistakes=[(SOFTMAX_1_2, "that is softmax: take its log (stably)"),
+                          ([1.31326169, 0.31326169], "the sign is flipped: log-probabilities are <= 0"),
+                          ([-1.0, 0.0], "that is z - max(z) alone: subtract the log-sum-exp of the shifted logits too"),
+                          (log_softmax_path([1.0, 2.0], add_back=True), ADDED_BACK)])
 
 
 @pytest.mark.task("3.2")
 def test_log_softmax_stays_finite_at_extreme_logits(mod):
-    call = "log_softmax([1000, 0, -1000])"
-    got = calm(call, mod.log_softmax, [1000.0, 0.0, -1000.0], why=LOG_OF_SOFTMAX)
-    expect_close(got, [0.0, -1000.0, -2000.0], call,
-                 mistakes=[(np.array([0.0, -np.inf, -np.inf]), LOG_OF_SOFTMAX),
-                           (np.array([np.nan, -np.inf, -np.inf]), "exp(1000) overflows: subtract the max first")])
+    z = np.array([1000.0, 0.0, -1000.0])
+    expect_calm("log_softmax([1000, 0, -1000])", mod.log_softmax, z, expected=[0.0, -1000.0, -2000.0],
+                mistakes=log_softmax_mistakes(z), why=LOG_OF_SOFTMAX)
+
+
+@pytest.mark.task("3.2")
+def test_log_softmax_shifts_each_row_by_its_own_max(mod):
+    call = "log_softmax([[1000, 999], [-1000, -1001]]) (rows of very different scales)"
+    expect_calm(call, mod.log_softmax, FAR_APART, expected=[LOG_SOFTMAX_1_2[::-1]] * 2,
+                mistakes=log_softmax_mistakes(FAR_APART), why=GLOBAL_MAX_LOG)
 
 
 @pytest.mark.task("3.2")
 def test_log_softmax_of_uniform_logits_is_minus_log_c(mod):
-    expect_close(mod.log_softmax(np.zeros(5)), np.full(5, -math.log(5)), "log_softmax(5 equal logits)")
+    expect_calm("log_softmax(5 equal logits)", mod.log_softmax, np.zeros(5), expected=np.full(5, -math.log(5)),
+                mistakes=[(np.full(5, -math.log(5) / math.log(2)), "that is in bits: use the natural log")])
 
 
 @pytest.mark.task("3.2")
 def test_log_softmax_follows_the_axis(mod):
     for axis in (-1, 0):
         call = f"log_softmax(3×3 logits, axis={axis})"
-        got = expect_shape(calm(call, mod.log_softmax, SQUARE, axis=axis), (3, 3), call)
-        expect_close(got, np.log(exp_normalised(SQUARE, axis)), call,
-                     mistakes=[(np.log(value), why) for value, why in softmax_mistakes(SQUARE, axis)])
+        got = expect_calm(call, mod.log_softmax, SQUARE, axis=axis,
+                          expected=scipy.special.log_softmax(SQUARE, axis=axis),
+                          mistakes=log_softmax_mistakes(SQUARE, axis))
+        expect_float64(got, call)
 
 
 @pytest.mark.task("3.2")
-@given(z=logits())
+def test_log_softmax_of_a_ruled_out_class_is_minus_inf(mod):
+    expect_calm("log_softmax([0, -inf, 1])", mod.log_softmax, [0.0, -np.inf, 1.0],
+                expected=[-math.log(1 + math.e), -np.inf, 1 - math.log(1 + math.e)], why=LOG_OF_SOFTMAX)
+
+
+@pytest.mark.task("3.2")
+@given(z=far_apart_rows())
 def test_log_softmax_is_the_log_of_softmax(mod, z):
-    expect_close(calm("log_softmax(z)", mod.log_softmax, z), np.log(exp_normalised(z, 1)),
-                 f"log_softmax(z) for z of shape {z.shape}", rtol=1e-9, atol=1e-9)
+    expect_calm(f"log_softmax(z) for z of shape {z.shape} with logits up to {np.abs(z).max():.0f}", mod.log_softmax,
+                z, expected=scipy.special.log_softmax(z, axis=-1), rtol=1e-9, atol=1e-9,
+                mistakes=log_softmax_mistakes(z))
 
 
 # --- 3.3 cross_entropy_from_logits ---------------------------------------------------
@@ -176,22 +333,32 @@ def batch_mistakes(mean, per_row, n_classes):
         (mean * len(per_row), "that is the batch SUM of the row losses; the loss is their mean over the N rows"),
         (-mean, "a negative loss: the minus sign is missing, each row's loss is -Σ t log_softmax(z)"),
         (mean / n_classes, "you averaged over the classes as well; sum over the classes, average over the rows"),
+        (mean / math.log(2), "that is in bits: the loss is in nats (natural log)"),
         (np.asarray(per_row), "you returned one loss per row; return their mean"),
     ]
+
+
+def one_loss(got, call):
+    if np.ndim(got) == 1:
+        fail(f"{call} returned {np.shape(got)[0]} number(s), one loss per row: return their mean, one float")
 
 
 @pytest.mark.task("3.3")
 def test_soft_targets_row_by_row(mod):
     for n in range(2):
         call = f"cross_entropy_from_logits({EXAMPLE_LOGITS[[n]].tolist()}, {EXAMPLE_SOFT[[n]].tolist()})"
-        expect_close(calm(call, mod.cross_entropy_from_logits, EXAMPLE_LOGITS[[n]], EXAMPLE_SOFT[[n]]),
-                     ROW_LOSSES[n], call, mistakes=[(-ROW_LOSSES[n], "a negative loss: the minus sign is missing")])
+        argmax = -scipy.special.log_softmax(EXAMPLE_LOGITS[n])[EXAMPLE_SOFT[n].argmax()]
+        expect_calm(call, mod.cross_entropy_from_logits, EXAMPLE_LOGITS[[n]], EXAMPLE_SOFT[[n]],
+                    expected=ROW_LOSSES[n], why=LOG_OF_SOFTMAX, first=one_loss,
+                    mistakes=batch_mistakes(ROW_LOSSES[n], ROW_LOSSES[n:n + 1], 3)
+                    + [(argmax, "you kept only the most likely target class (an argmax): with probability rows "
+                                "every class counts, -Σ_i t_i log_softmax(z)_i")])
 
 
 @pytest.mark.task("3.3")
 def test_soft_targets_batch_mean(mod):
     call = "cross_entropy_from_logits([[4, 2, 1], [0, 5, 1]], [[1, 0, 0], [0, .8, .2]])"
-    got = calm(call, mod.cross_entropy_from_logits, EXAMPLE_LOGITS, EXAMPLE_SOFT)
+    got, _ = quietly(mod.cross_entropy_from_logits, EXAMPLE_LOGITS, EXAMPLE_SOFT)
     expect_close(got, MEAN_LOSS, call, mistakes=batch_mistakes(MEAN_LOSS, ROW_LOSSES, 3),
                  shape_diagnoses={(2,): "you returned one loss per row; return their mean"})
 
@@ -199,9 +366,8 @@ def test_soft_targets_batch_mean(mod):
 @pytest.mark.task("3.3")
 def test_class_index_targets(mod):
     call = "cross_entropy_from_logits([[4, 2, 1], [0, 5, 1]], [0, 1])"
-    got = calm(call, mod.cross_entropy_from_logits, EXAMPLE_LOGITS, np.array([0, 1]))
-    if np.asarray(got).shape == (2,):
-        pytest.fail(f"{call} returned one loss per row; return their mean", pytrace=False)
+    got, _ = quietly(mod.cross_entropy_from_logits, EXAMPLE_LOGITS, np.array([0, 1]))
+    one_loss(got, call)
     expect_close(got, INDEX_MEAN_LOSS, call, mistakes=batch_mistakes(INDEX_MEAN_LOSS, [0.169846, 0.024745], 3)
                  + [(1.84729545, "lp[:, targets] picks every target class in every row (an N×N block): row n's "
                                "loss is -lp[n, targets[n]], pick them with lp[np.arange(N), targets]")])
@@ -209,17 +375,22 @@ def test_class_index_targets(mod):
 
 @pytest.mark.task("3.3")
 def test_uniform_logits_give_log_c(mod):
-    got = calm("cross_entropy_from_logits(zeros((3, 5)), [0, 2, 4])", mod.cross_entropy_from_logits,
-               np.zeros((3, 5)), np.array([0, 2, 4]))
-    expect_close(got, math.log(5), "cross_entropy_from_logits(3 rows of 5 equal logits, [0, 2, 4])",
-                 mistakes=[(3 * math.log(5), "that is the batch SUM; the loss is the mean over the rows")])
+    expect_calm("cross_entropy_from_logits(3 rows of 5 equal logits, [0, 2, 4])", mod.cross_entropy_from_logits,
+                np.zeros((3, 5)), np.array([0, 2, 4]), expected=math.log(5),
+                mistakes=[(3 * math.log(5), "that is the batch SUM; the loss is the mean over the rows")])
 
 
 @pytest.mark.task("3.3")
 def test_cross_entropy_from_logits_is_stable(mod):
-    call = "cross_entropy_from_logits([[1000, 0]], [1])"
-    got = calm(call, mod.cross_entropy_from_logits, np.array([[1000.0, 0.0]]), np.array([1]), why=LOG_OF_SOFTMAX)
-    expect_close(got, 1000.0, call, mistakes=[(np.inf, LOG_OF_SOFTMAX)])
+    expect_calm("cross_entropy_from_logits([[1000, 0]], [1])", mod.cross_entropy_from_logits,
+                np.array([[1000.0, 0.0]]), np.array([1]), expected=1000.0,
+                mistakes=[(np.inf, LOG_OF_SOFTMAX), (np.nan, OVERFLOW)], why=LOG_OF_SOFTMAX)
+    # row 0: -log softmax([1000, 999])_0 = log(1 + 1/e); row 1: -log softmax([-1000, -1001])_1 = log(1 + e)
+    expected = (math.log(1 + 1 / math.e) + math.log(1 + math.e)) / 2
+    expect_calm("cross_entropy_from_logits([[1000, 999], [-1000, -1001]], [0, 1])", mod.cross_entropy_from_logits,
+                FAR_APART, np.array([0, 1]), expected=expected, why=LOG_OF_SOFTMAX,
+                mistakes=[(np.inf, "a loss of inf: a log-probability became -inf, so it was not computed stably, row "
+                                   "by row (log_softmax along the classes)")])
 
 
 @pytest.mark.task("3.3")
@@ -235,23 +406,24 @@ def test_cross_entropy_from_logits_equals_torch(mod, soft):
         targets = rng.dirichlet(np.ones(c), size=n) if soft else rng.integers(0, c, size=n)
         expected = F.cross_entropy(torch.tensor(z), torch.tensor(targets)).item()
         call = f"cross_entropy_from_logits(random ({n}, {c}) logits, {'probability rows' if soft else 'class indices'})"
-        got = expect_number(calm(call, mod.cross_entropy_from_logits, z, targets), call)
+        got = expect_number(quietly(mod.cross_entropy_from_logits, z, targets)[0], call)
         expect_close(got, expected, call + ", against torch.nn.functional.cross_entropy", rtol=1e-10, atol=1e-12,
                      mistakes=[(expected * n, "that is the batch SUM; torch (and this course) take the mean over rows")])
 
 
 @pytest.mark.task("3.3")
 def test_cross_entropy_from_logits_refuses_bad_targets(mod):
-    mod.cross_entropy_from_logits(EXAMPLE_LOGITS, np.array([0, 1]))  # the function must work before its checks matter
-    bad = [(np.array([0, 3]), "class 3 does not exist among 3 classes"),
-           (np.array([0, 1, 2]), "there are 3 targets for 2 rows"),
-           (np.array([[0.5, 0.6, 0.0], [0.0, 1.0, 0.0]]), "a target row sums to 1.1"),
-           (np.array([0.0, 1.0]), "class indices must be integers")]
-    for targets, why in bad:
-        expect_raises(ValueError, mod.cross_entropy_from_logits, EXAMPLE_LOGITS, targets,
-                      call=f"cross_entropy_from_logits(logits (2, 3), {targets.tolist()})", why=why)
-    expect_raises(ValueError, mod.cross_entropy_from_logits, [4.0, 2.0, 1.0], np.array([0]),
-                  call="cross_entropy_from_logits([4, 2, 1], [0])", why="logits must be (N, C), not one flat row")
+    expect_refusals(mod.cross_entropy_from_logits, works=Call(EXAMPLE_LOGITS, np.array([0, 1])), refuses=[
+        (Call(EXAMPLE_LOGITS, np.array([0, 3]), shown="cross_entropy_from_logits(logits (2, 3), [0, 3])"),
+         "class 3 does not exist among 3 classes"),
+        (Call(EXAMPLE_LOGITS, np.array([0, 1, 2]), shown="cross_entropy_from_logits(logits (2, 3), [0, 1, 2])"),
+         "there are 3 targets for 2 rows"),
+        (Call(EXAMPLE_LOGITS, np.array([[0.5, 0.6, 0.0], [0.0, 1.0, 0.0]]),
+              shown="cross_entropy_from_logits(logits (2, 3), rows summing to 1.1 and 1)"), "a target row sums to 1.1"),
+        (Call(EXAMPLE_LOGITS, np.array([0.0, 1.0]), shown="cross_entropy_from_logits(logits (2, 3), [0.0, 1.0])"),
+         "class indices must be integers"),
+        (Call([4.0, 2.0, 1.0], np.array([0])), "logits must be (N, C), not one flat row"),
+        (Call([[0.0, -np.inf]], np.array([0])), "the loss needs finite logits")])
 
 
 @pytest.mark.task("3.3")
@@ -259,7 +431,7 @@ def test_cross_entropy_from_logits_refuses_bad_targets(mod):
 def test_logits_equal_to_log_p_give_the_entropy(mod, p):
     expected = -float(np.sum(p * np.log(p)))
     call = f"cross_entropy_from_logits([log p], [p]) for p = {p}"
-    expect_close(calm(call, mod.cross_entropy_from_logits, np.log(p)[None, :], p[None, :]), expected,
+    expect_close(quietly(mod.cross_entropy_from_logits, np.log(p)[None, :], p[None, :])[0], expected,
                  call + " (should be H(p): softmax(log p) = p)", rtol=1e-9)
 
 
@@ -275,22 +447,33 @@ def torch_gradient(z, targets):
     return logits.grad.numpy()
 
 
-def grad_mistakes(expected, n):
+def grad_mistakes(z, targets, expected):
+    """Mistakes of 3.4, computed from their own formula; `expected` is the right gradient (from torch)."""
+    n, c = np.shape(z)
+    onehot = np.eye(c)[targets] if np.ndim(targets) == 1 else np.asarray(targets, dtype=float)
     return [
-        (expected * n, f"the gradient is {n} times too big: the 1/N from the batch mean is missing, divide by N = {n}"),
-        (-expected, "the sign is flipped: the gradient is softmax - onehot, not onehot - softmax"),
-        (-expected * n, "the sign is flipped AND the 1/N is missing: (softmax - onehot) / N"),
+        (expected * n, f"the gradient is {n} times too big: the loss is the MEAN over the N = {n} rows, and that "
+                       "mean puts a factor into every row's gradient"),
+        (-expected, "the sign is flipped: the loss falls when the target class's logit rises, so that component of "
+                    "the gradient must be negative"),
+        (-expected * n, f"the sign is flipped AND the 1/N of the batch mean (N = {n}) is missing"),
+        (expected * n / c, f"you divided by C = {c}, the number of classes; the mean is over the N = {n} rows"),
+        (scipy.special.softmax(z, axis=-1) / n, "the target is missing: that is softmax / N, and the derivative of "
+                                                "the -Σ t_i z_i part of the loss still has to be subtracted"),
+        ((scipy.special.softmax(z, axis=0) - onehot) / n, "softmax along axis 0 (the rows): each row of logits is "
+                                                          "its own distribution, use softmax(logits, axis=-1)"),
     ]
 
 
 @pytest.mark.task("3.4")
 def test_gradient_of_the_example(mod):
-    call = "cross_entropy_grad([[4, 2, 1], [0, 5, 1]], [[1, 0, 0], [0, .8, .2]])"
-    got = expect_shape(calm(call, mod.cross_entropy_grad, EXAMPLE_LOGITS, EXAMPLE_SOFT), (2, 3), call)
-    p0 = np.exp([4.0, 2.0, 1.0]) / np.exp([4.0, 2.0, 1.0]).sum()
-    p1 = np.exp([0.0, 5.0, 1.0]) / np.exp([0.0, 5.0, 1.0]).sum()
-    expected = (np.array([p0, p1]) - EXAMPLE_SOFT) / 2
-    expect_close(got, expected, call, rtol=1e-9, atol=1e-12, mistakes=grad_mistakes(expected, 2))
+    for targets, expected, shown in ((np.array([0, 1]), np.array(INDEX_GRADIENT), "[0, 1]"),
+                                     (EXAMPLE_SOFT, (scipy.special.softmax(EXAMPLE_LOGITS, axis=1) - EXAMPLE_SOFT) / 2,
+                                      "[[1, 0, 0], [0, .8, .2]]")):
+        call = f"cross_entropy_grad([[4, 2, 1], [0, 5, 1]], {shown})"
+        got = expect_calm(call, mod.cross_entropy_grad, EXAMPLE_LOGITS, targets, expected=expected, rtol=1e-9,
+                          atol=1e-12, mistakes=grad_mistakes(EXAMPLE_LOGITS, targets, expected))
+        expect_float64(got, call)
 
 
 @pytest.mark.task("3.4")
@@ -303,19 +486,28 @@ def test_gradient_equals_torch_autograd(mod, soft):
         targets = rng.dirichlet(np.ones(c), size=n) if soft else rng.integers(0, c, size=n)
         expected = torch_gradient(z, targets)
         call = f"cross_entropy_grad(random ({n}, {c}) logits, {'probability rows' if soft else 'class indices'})"
-        got = expect_shape(calm(call, mod.cross_entropy_grad, z, targets), (n, c), call)
-        expect_close(got, expected, call + ", against torch autograd of F.cross_entropy", rtol=1e-9, atol=1e-12,
-                     mistakes=grad_mistakes(expected, n) if n > 1 else grad_mistakes(expected, n)[1:2])
+        expect_calm(call + ", against torch autograd of F.cross_entropy", mod.cross_entropy_grad, z, targets,
+                    expected=expected, rtol=1e-9, atol=1e-12, mistakes=grad_mistakes(z, targets, expected))
 
 
 @pytest.mark.task("3.4")
-@given(z=logits(scale=50.0))
+def test_gradient_at_rows_of_very_different_scales(mod):
+    p = np.array([SIGMOID_1, 1 - SIGMOID_1])
+    expected = (np.array([p, p]) - np.eye(2)[[1, 0]]) / 2
+    expect_calm("cross_entropy_grad([[1000, 999], [-1000, -1001]], [1, 0])", mod.cross_entropy_grad, FAR_APART,
+                np.array([1, 0]), expected=expected, atol=1e-15, why=OVERFLOW,
+                mistakes=[(np.full((2, 2), np.nan), "NaN: a softmax computed without shifting each row by its own "
+                                                    "max; use your softmax (3.1), which is stable")])
+
+
+@pytest.mark.task("3.4")
+@given(z=far_apart_rows())
 def test_gradient_rows_sum_to_zero(mod, z):
     targets = np.arange(z.shape[0]) % z.shape[1]
-    got = expect_shape(calm("cross_entropy_grad(z, targets)", mod.cross_entropy_grad, z, targets, why=OVERFLOW),
-                       z.shape, f"cross_entropy_grad for logits of shape {z.shape}")
-    expect_close(got.sum(axis=1), np.zeros(z.shape[0]), "the row sums of cross_entropy_grad (softmax and onehot "
-                 "both sum to 1, so each row of their difference sums to 0)", atol=1e-12)
+    call = f"cross_entropy_grad for logits of shape {z.shape} up to {np.abs(z).max():.0f}"
+    got = expect_shape(quietly(mod.cross_entropy_grad, z, targets)[0], z.shape, call)
+    expect_close(got.sum(axis=1), np.zeros(z.shape[0]), "the row sums of " + call + " (a softmax row and a target "
+                 "row both sum to 1, so each row of the gradient sums to 0)", atol=1e-12)
 
 
 # --- 3.5 numerical_gradient ---------------------------------------------------------------
@@ -324,8 +516,20 @@ def test_gradient_rows_sum_to_zero(mod, z):
 X3 = np.array([1.0, 2.0, -1.5])
 
 
-def cube_sum(x):
-    return float(np.sum(x ** 3))
+class Formula:
+    """A function of x that shows itself by its formula (in messages and in make compare's table)."""
+
+    def __init__(self, text, function):
+        self.text, self.function = text, function
+
+    def __call__(self, x):
+        return self.function(x)
+
+    def __repr__(self):
+        return self.text
+
+
+cube_sum = Formula("Σ x³", lambda x: float(np.sum(x ** 3)))
 
 
 def forward_difference_message(h):
@@ -333,9 +537,23 @@ def forward_difference_message(h):
             "central difference (f(x + h) - f(x - h)) / (2h), whose error is of order h²")
 
 
-def norm_relative_error(a, b):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
+def central(f, x, h, *, restore=True, rows=False, view=False):
+    """Central differences, right (restore, every element) or with one known mistake.
+
+    rows: i from range(len(x)), so a matrix's x[i] is a whole row; view: old = x[i] is then a view of that
+    row, which the updates change too (so the "minus" evaluation lands back on x itself).
+    """
+    x = np.array(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in (range(len(x)) if rows else np.ndindex(x.shape)):
+        old = x[i] if view else np.copy(x[i])
+        x[i] = old + h
+        plus = f(x)
+        x[i] = old - h
+        grad[i] = (plus - f(x)) / (2 * h)
+        if restore:
+            x[i] = old
+    return grad
 
 
 @pytest.mark.task("3.5")
@@ -345,97 +563,139 @@ def test_central_difference_of_a_cubic(mod):
     h = 1e-3
     call = f"numerical_gradient(Σ x³, x = [1, 2, -1.5], h={h:g})"
     got = expect_shape(mod.numerical_gradient(cube_sum, X3, h=h), (3,), call)
+    expect_float64(got, call)
     expect_close(got, 3 * X3 ** 2 + h ** 2, call, rtol=1e-8,
                  mistakes=[(3 * X3 ** 2 + 3 * X3 * h + h ** 2, forward_difference_message(h)),
                            (3 * X3 ** 2 - 3 * X3 * h + h ** 2, forward_difference_message(h) + " (this one is backward)"),
                            (2 * (3 * X3 ** 2 + h ** 2), "twice too big: divide the difference by 2h, not h"),
-                           ((3 * X3 ** 2 + h ** 2) / 2, "half too small: divide the difference by 2h, not 4h")])
+                           ((3 * X3 ** 2 + h ** 2) / 2, "half too small: divide the difference by 2h, not 4h"),
+                           (3 * X3 ** 2 + 1e-10, "that used the default step 1e-5: h is a parameter, step by the "
+                                                 "h you were given")])
 
 
 @pytest.mark.task("3.5")
 def test_numerical_gradient_is_accurate_with_the_default_step(mod):
     got = expect_shape(mod.numerical_gradient(cube_sum, X3), (3,), "numerical_gradient(Σ x³, [1, 2, -1.5])")
-    error = norm_relative_error(got, 3 * X3 ** 2)
-    forward = X3 * 3e-5  # 3xh with h = 1e-5: the forward difference's leading error
-    if np.allclose(np.abs(got - 3 * X3 ** 2), np.abs(forward), rtol=0.05, atol=0):
-        pytest.fail(f"numerical_gradient(Σ x³, [1, 2, -1.5]) has relative error {error:.1e} against the exact 3x²: "
-                    + forward_difference_message(1e-5), pytrace=False)
+    exact = 3 * X3 ** 2
+    error = float(np.max(np.abs(got - exact) / exact))
+    if np.allclose(np.abs(got - exact), np.abs(X3 * 3e-5), rtol=0.05, atol=0):  # 3xh: the forward difference's error
+        fail(f"numerical_gradient(Σ x³, [1, 2, -1.5]) has relative error {error:.1e} against the exact 3x², above the "
+             "1e-7 bar of a gradient check: " + forward_difference_message(1e-5))
     expect_true(error < 1e-8, f"numerical_gradient(Σ x³, [1, 2, -1.5]) = {got} has relative error {error:.1e} against "
                 "the exact 3x² = [3, 12, 6.75]; central differences with h = 1e-5 get below 1e-8")
 
 
-def not_restored(f, x, h):
-    """What numerical_gradient gives if x[i] is left at x[i] - h after its turn."""
-    x = np.array(x, dtype=float)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        plus = f(x)
-        x[i] = old - h
-        grad[i] = (plus - f(x)) / (2 * h)
-    return grad
-
-
 @pytest.mark.task("3.5")
 def test_numerical_gradient_of_a_matrix_argument(mod):
-    def product(x):
-        return float(x[0, 0] * x[0, 1] * x[1, 0] + 2.0 * x[1, 1])
+    product = Formula("x00·x01·x10 + 2·x11", lambda x: float(x[0, 0] * x[0, 1] * x[1, 0] + 2.0 * x[1, 1]))
 
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     before = x.copy()
+    rows = ("for a matrix, x[i] with i from range(len(x)) is a whole row, moved all at once: walk every element, "
+            "np.ndindex(x.shape) gives each index")
     call = "numerical_gradient(x00·x01·x10 + 2·x11, [[1, 2], [3, 4]], h=0.01)"
     got = expect_shape(mod.numerical_gradient(product, x, h=0.01), (2, 2), call,
                        diagnoses={(4,): "return the gradient in x's own shape (np.zeros_like(x))"})
     expect_true(np.array_equal(x, before), f"{call} changed the caller's x to {x}: work on the copy")
     expect_close(got, [[6.0, 3.0], [2.0, 2.0]], call, rtol=1e-8,
-                 mistakes=[(not_restored(product, before, 0.01), "after each element's turn, put x[i] back to its old "
-                                                                  "value: the next elements were computed at a shifted x")])
+                 mistakes=[(central(product, before, 0.01, restore=False),
+                            "after each element's turn, put x[i] back to its old value: the next elements were "
+                            "computed at a shifted x"),
+                           (central(product, before, 0.01, rows=True), rows),
+                           (central(product, before, 0.01, rows=True, view=True), rows)])
 
 
 # --- 3.6 relative_error -----------------------------------------------------------------------
 
 
+def relative_error_mistakes(a, b):
+    """What the usual wrong definitions give for a and b (each written out here)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = np.abs(a - b)
+    norm = np.linalg.norm(a - b)
+    hides = ("a whole-array norm hides a wrong small component: compare each component with its own size, "
+             "|a_i - b_i| / max(|a_i|, |b_i|), and return the largest")
+    return [
+        (np.max(d / (np.abs(a) + np.abs(b))), "you divided by |a_i| + |b_i|; this course (and CS231n) divides by the "
+                                              "larger of the two, max(|a_i|, |b_i|)"),
+        (np.max(d / np.abs(a)), "you divided by |a_i| alone; divide by the larger of |a_i| and |b_i|"),
+        (np.max(d / np.abs(b)), "you divided by |b_i| alone; divide by the larger of |a_i| and |b_i|"),
+        (np.max((a - b) / np.maximum(np.abs(a), np.abs(b))), "the absolute value of a_i - b_i is missing"),
+        (np.max(d / np.maximum(a, b)), "max(a_i, b_i) of negative components is the smaller size: take the max of "
+                                       "the absolute values, max(|a_i|, |b_i|)"),
+        (np.mean(d / np.maximum(np.abs(a), np.abs(b))), "that is the MEAN of the componentwise errors: return the "
+                                                        "largest, the worst component is the one that matters"),
+        (norm / (np.linalg.norm(a) + np.linalg.norm(b)), hides),
+        (norm / max(np.linalg.norm(a), np.linalg.norm(b)), hides),
+    ]
+
+
+def one_error(got, call):
+    if np.ndim(got) == 1:
+        fail(f"{call} returned one error per component: return the largest of them, one float")
+
+
 @pytest.mark.task("3.6")
 def test_relative_error_values(mod):
-    expect_close(mod.relative_error([1.0], [1.1]), 0.1 / 2.1, "relative_error([1], [1.1])",
-                 mistakes=[(0.1 / 1.1, "you divided by max(||a||, ||b||); divide by the SUM ||a|| + ||b||"),
-                           (0.1, "you divided by ||a|| alone; divide by ||a|| + ||b||"),
-                           (0.1 / 1.0 / 2, "divide by ||a|| + ||b||, not 2||a||")])
-    expect_close(mod.relative_error([3.0, 4.0], [0.0, 0.0]), 1.0, "relative_error([3, 4], [0, 0])")
-    expect_close(mod.relative_error(np.eye(2), np.eye(2)[::-1]), math.sqrt(0.5), "relative_error(I, flipped I)",
-                 mistakes=[(0.5, "use Euclidean norms over all the elements (np.linalg.norm of a.ravel()), not the "
-                                 "largest element")])
-    expect_close(mod.relative_error([1.0, 100.0], [1.1, 100.0]), 0.1 / (math.hypot(1, 100) + math.hypot(1.1, 100)),
-                 "relative_error([1, 100], [1.1, 100])",
-                 mistakes=[(0.1 / 2.1, "that is the largest elementwise relative error; use the norms of the whole "
-                                       "arrays: ||a - b|| / (||a|| + ||b||)")])
+    for a, b in (([1.0, 4.0], [1.1, 3.0]), ([1.1, 3.0], [1.0, 4.0]), ([-1.0, -4.0], [-1.1, -3.0])):
+        call = f"relative_error({a}, {b})"
+        expect_calm(call, mod.relative_error, a, b, expected=0.25, mistakes=relative_error_mistakes(a, b),
+                    first=one_error)
+    expect_calm("relative_error(2.0, 3.0)", mod.relative_error, 2.0, 3.0, expected=1 / 3)
+
+
+@pytest.mark.task("3.6")
+def test_relative_error_sees_a_wrong_small_component(mod):
+    a, b = [0.5, -0.5, 1e-4], [0.5, -0.5, 3e-4]
+    expect_calm(f"relative_error({a}, {b})", mod.relative_error, a, b, expected=2 / 3,
+                mistakes=relative_error_mistakes(a, b))
+    expect_calm("relative_error([10, 1e-3], [10, 2e-3])", mod.relative_error, [10.0, 1e-3], [10.0, 2e-3],
+                expected=0.5, mistakes=relative_error_mistakes([10.0, 1e-3], [10.0, 2e-3]))
 
 
 @pytest.mark.task("3.6")
 def test_relative_error_of_zeros_is_zero(mod):
-    got = calm("relative_error(zeros, zeros)", mod.relative_error, np.zeros(3), np.zeros(3),
-               why="0 / 0: when both norms are 0 return 0.0")
-    expect_close(got, 0.0, "relative_error(zeros, zeros)",
-                 mistakes=[(np.nan, "0 / 0 is NaN: when ||a|| + ||b|| is 0, return 0.0")])
-    mod.relative_error([1.0], [1.0])  # the function must work before its checks matter
-    expect_raises(ValueError, mod.relative_error, [1.0, 2.0], [1.0, 2.0, 3.0],
-                  call="relative_error(2 numbers, 3 numbers)", why="the shapes differ")
+    zero_by_zero = "0 / 0 where both components are 0: count such a component as 0 (np.divide with where=)"
+    expect_calm("relative_error(zeros, zeros)", mod.relative_error, np.zeros(3), np.zeros(3), expected=0.0,
+                mistakes=[(np.nan, zero_by_zero)], why=zero_by_zero)
+    expect_calm("relative_error([0, 1], [0, 1.1])", mod.relative_error, [0.0, 1.0], [0.0, 1.1], expected=0.1 / 1.1,
+                mistakes=[(np.nan, zero_by_zero)], why=zero_by_zero)
+    expect_refusals(mod.relative_error, works=Call([1.0], [1.0]), refuses=[
+        (Call([1.0, 2.0], [1.0, 2.0, 3.0]), "the shapes differ"),
+        (Call([], []), "there is nothing to compare"),
+        (Call([np.nan], [1.0]), "a NaN gradient is already wrong")])
 
 
 @pytest.mark.task("3.6")
 def test_gradient_check_passes_for_the_right_gradient_and_fails_without_1_over_n(mod):
+    # Under this test every other task's function is the course's: only relative_error is judged here.
     rng = np.random.default_rng(5)
     z = rng.normal(0.0, 2.0, size=(4, 3))
     targets = np.array([0, 2, 1, 2])
-    analytic = mod.cross_entropy_grad(z, targets)
-    numeric = mod.numerical_gradient(lambda logits: mod.cross_entropy_from_logits(logits, targets), z)
-    error = float(mod.relative_error(analytic, numeric))
+    analytic = np.asarray(mod.cross_entropy_grad(z, targets))
+    numeric = np.asarray(mod.numerical_gradient(lambda logits: mod.cross_entropy_from_logits(logits, targets), z))
+    error = expect_number(mod.relative_error(analytic, numeric), "relative_error(cross_entropy_grad, numerical_gradient)")
     expect_true(error < 1e-7, f"gradient check: relative_error(cross_entropy_grad, numerical_gradient) = {error:.1e}, "
-                "above 1e-7: one of them is wrong (or relative_error is)")
-    wrong = float(mod.relative_error(4 * np.asarray(analytic), numeric))
-    expect_close(wrong, 0.6, "relative_error(a gradient without the 1/N (4× too big), numerical_gradient)", rtol=1e-6)
-    expect_true(wrong > 1e-2, "a gradient 4 times too big should fail the check (relative error > 1e-2)")
+                "above 1e-7 for the right gradient: relative_error must be the largest componentwise error, "
+                "|a_i - b_i| / max(|a_i|, |b_i|)")
+    wrong = expect_number(mod.relative_error(4 * analytic, numeric), "relative_error(4 × the gradient, numeric)")
+    expect_close(wrong, 0.75, "relative_error(a gradient without the 1/N (4× too big), numerical_gradient)",
+                 rtol=1e-6, mistakes=relative_error_mistakes(4 * analytic, numeric))
+
+
+@pytest.mark.task("3.6")
+def test_gradient_check_catches_a_wrong_small_component(mod):
+    # logits [0, 0, -8], target 0: the gradient is [p0 - 1, p1, p2] with p2 = 1 / (2 + e^8) ≈ 1.7e-4
+    z, targets = np.array([[0.0, 0.0, -8.0]]), np.array([0])
+    right = torch_gradient(z, targets)
+    wrong = right * [1.0, 1.0, 3.0]
+    numeric = central(lambda logits: float(scipy.special.logsumexp(logits) - logits[0, 0]), z, 1e-5)
+    call = "relative_error(the gradient at logits [[0, 0, -8]] with its small third component 3 times too big, numeric)"
+    expect_close(expect_number(mod.relative_error(wrong, numeric), call), 2 / 3, call, rtol=1e-6,
+                 mistakes=relative_error_mistakes(wrong, numeric))
+    error = expect_number(mod.relative_error(right, numeric), "relative_error(the right gradient, numeric)")
+    expect_true(error < 1e-7, f"relative_error(the right gradient at logits [[0, 0, -8]], numeric) = {error:.1e}: "
+                "it should be below 1e-7")
 
 
 # --- the figure -----------------------------------------------------------------------------
