@@ -49,6 +49,27 @@ def check_steps(steps) -> int:
     return check_whole(steps, "steps")
 
 
+COMPRESSORS = ("zlib", "lzma")
+
+
+def check_compressor(method) -> str:
+    if method not in COMPRESSORS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, COMPRESSORS))}, got {method!r}")
+    return method
+
+
+def as_text(text, name: str = "text") -> str:
+    """``text`` as a non-empty string of ASCII characters (one byte each); ids go through decode() first."""
+    if not isinstance(text, str):
+        raise ValueError(f"{name} must be a string (decode(ids) turns character ids into one), "
+                         f"got {type(text).__name__}")
+    if not text:
+        raise ValueError(f"{name} is empty: there is nothing to compress")
+    if not text.isascii():
+        raise ValueError(f"{name} must be ASCII, one byte per character")
+    return text
+
+
 def stationary_distribution(transitions) -> np.ndarray:
     """The distribution π over characters with π P = π (the chain's long-run frequencies).
 
@@ -88,4 +109,5 @@ def sample_chain(transitions, n_chars: int, seed: int, start: int = 0) -> np.nda
     return ids
 
 
-__all__ = ["as_ids", "as_transition_table", "check_positive", "check_steps", "sample_chain", "stationary_distribution"]
+__all__ = ["COMPRESSORS", "as_ids", "as_text", "as_transition_table", "check_compressor", "check_positive", "check_steps",
+           "sample_chain", "stationary_distribution"]

@@ -11,7 +11,7 @@ GREY = "0.45"
 BOX = {"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.7", "alpha": 0.95}
 
 
-def training_curve(results, lr):
+def training_curve(results, lr, heldout_chars):
     """Left: the training loss per step with the reference levels. Right: where each model ends."""
     fig = new_figure(10.0, 5.0)
     left, right = fig.subplots(1, 2, width_ratios=(2.1, 1.0))
@@ -39,7 +39,8 @@ def training_curve(results, lr):
     gap_x = 0.3 * (len(losses) - 1)
     left.annotate("", xy=(gap_x, h + 0.005), xytext=(gap_x, hu - 0.005),
                   arrowprops={"arrowstyle": "<->", "color": "0.3", "lw": 1.2})
-    left.text(gap_x + 0.6, h + 0.3 * (hu - h), "knowing the previous\ncharacter is worth\nthis gap",
+    left.text(gap_x + 0.6, h + 0.3 * (hu - h), "knowing the previous\ncharacter is worth\nthis gap: the mutual\n"
+              f"information, {hu - h:.3f} bits",
               fontsize=9, va="center", ha="left", bbox=BOX)
 
     # Right panel: a zoom on where the models end, scored three ways.
@@ -65,7 +66,7 @@ def training_curve(results, lr):
     ends = {w: [results[n][w] for n in ("count", "trained")] for w in where}
     right.text(x[0] + 0.25, np.mean(ends["train"]), "below H: scored on\nthe text they were\nfitted to",
                fontsize=8, ha="left", va="center")
-    right.text(x[1], max(ends["heldout"]) + 0.25 * pad, "chance: about ±0.02 bits\nin 3000 characters",
+    right.text(x[1], max(ends["heldout"]) + 0.25 * pad, f"chance: one standard error\nis 0.009 bits in {heldout_chars}\ncharacters",
                fontsize=8, ha="center", va="bottom")
     right.text(x[2], max(ends["endless"]) + 0.25 * pad, "always >= H\n(Gibbs)", fontsize=8, ha="center", va="bottom")
     return fig
@@ -96,4 +97,49 @@ def learning_rate_sweep(lrs, finals, count_bits, entropy_rate_bits, chosen_lr, s
                  fontsize=11)
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", fontsize=10, framealpha=0.95)
+    return fig
+
+
+def code_lengths(results):
+    """Bits per character of the held-out text for each code: the models' ideal code lengths and two compressors."""
+    fig = new_figure(9.0, 5.2)
+    ax = fig.add_subplot()
+    h, hu, n = results["entropy_rate"], results["unigram_entropy"], results["characters"]
+    rows = [("uniform guess (knows nothing)", "uniform"), ("unigram model (no context)", "unigram"),
+            ("zlib, level 9", "zlib"), ("lzma, the .xz format", "lzma"),
+            ("count bigram model (k = 1)", "count"), ("the true chain P", "true chain")]
+    y = np.arange(len(rows))[::-1]
+    low, top = h - 0.12, len(rows) + 0.35
+    ax.axvspan(low, h, color="0.88", zorder=0)
+    ax.axvline(h, color="black", lw=1.8, zorder=1)
+    ax.text(h + 0.01, top - 0.12, f"entropy rate H = {h:.3f}:\nno code can expect less", ha="left", va="top", fontsize=9)
+    ax.axvline(hu, color=PINK, ls="--", lw=1.6, zorder=1)
+    ax.text(hu + 0.01, top - 0.12, f"unigram entropy H(π) = {hu:.3f}:\nno code without context\ncan expect less",
+            ha="left", va="top", fontsize=9)
+    first_model = first_compressor = True
+    for (_, key), row in zip(rows, y):
+        if key in ("zlib", "lzma"):
+            value = results[key]
+            ax.plot([value], [row], ls="none", marker=MARKERS[1], ms=10, color=ORANGE, mec="black", mew=0.6, zorder=4,
+                    label="a compressed file, measured" if first_compressor else None)
+            first_compressor = False
+            note = f"{value:.3f}   (+{value - h:.2f} above H)"
+        else:
+            value, expected = results[key]["measured"], results[key]["expected"]
+            ax.plot([expected], [row], ls="none", marker=MARKERS[3], ms=11, mfc="none", mec=BLUE, mew=1.6, zorder=3,
+                    label="a model's expected code length (its cross-entropy rate)" if first_model else None)
+            ax.plot([value], [row], ls="none", marker=MARKERS[0], ms=8, color=BLUE, mec="black", mew=0.6, zorder=4,
+                    label="a model's ideal code length of this text" if first_model else None)
+            first_model = False
+            wasted = results[key]["wasted"]
+            note = f"{value:.3f}   (KL: " + (f"wastes {wasted:.3f} bits/char)" if key != "true chain" else "wastes nothing)")
+        ax.text(max(value, h) + 0.025, row, note, va="center", fontsize=9)
+    ax.set_yticks(y, [label for label, _ in rows], fontsize=10)
+    ax.set_ylim(-0.6, top)
+    ax.set_xlim(low, 2.85)
+    ax.set_xlabel("code length  [bits per character]")
+    ax.set_title(f"Bits per character of {n} held-out characters: every code lies above the entropy rate",
+                 fontsize=11)
+    ax.grid(alpha=0.3, axis="x")
+    fig.legend(loc="outside lower center", ncols=3, fontsize=8.5, framealpha=0.95)
     return fig
