@@ -102,14 +102,15 @@ def install(module: course.Module, source: str) -> None:
 
 
 def install_solved(modules: list[course.Module], changed: course.Module | None = None,
-                   source: str | None = None) -> dict[int, str]:
-    """Every module as solved by the learner; ``changed`` holds ``source`` instead (later modules reloaded).
+                   source: str | None = None, dependants: tuple = ()) -> dict[int, str]:
+    """Every module as solved by the learner; or only ``changed``, holding ``source``, and the ``dependants``
+    that import it (reloaded so that they import the new one).
 
     Returns {module number: why it could not be loaded} for the modules that failed to load.
     """
     broken = {}
     for module in modules:
-        if changed is None or module.number >= changed.number:
+        if changed is None or module == changed or module in dependants:
             try:
                 install(module, source if module == changed else module.reference_path.read_text(encoding="utf-8"))
             except Exception as error:  # noqa: BLE001 - reported as that module's result
@@ -149,7 +150,7 @@ class MistakeRun:
                 continue
             for index, entry in enumerate(catalogue):
                 started = time.perf_counter()
-                install_solved(modules, module, mutate(module, entry))
+                install_solved(modules, module, mutate(module, entry), dependants[module.number])
                 items = items_by_module[module.number]
                 own = [i for i in items if _task(i) == entry["task"]]
                 others = []
@@ -160,19 +161,20 @@ class MistakeRun:
                     for dependant in later:
                         others += items_by_module.get(dependant.number, [])
                 message, kind = self._first_failure(own)
-                wrongly_failed = [(i.nodeid, m) for i in others for m in [self._failure(i)] if m is not None]
+                wrongly_failed = self._failures(others)
                 results.append({"module": module.number, "task": entry["task"], "name": entry["name"],
                                 "says": entry["says"], "first_message": message, "kind": kind,
                                 "named": message is not None and entry["says"] in message,
                                 "others_checked": len(others), "others_failed": wrongly_failed,
                                 "seconds": round(time.perf_counter() - started, 2)})
-            install_solved(modules, module, module.reference_path.read_text(encoding="utf-8"))
+            install_solved(modules, module, module.reference_path.read_text(encoding="utf-8"), dependants[module.number])
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.out.write_text(json.dumps(results, indent=1))
         return True
 
-    def _run(self, item):
-        reports = runtestprotocol(item, nextitem=None, log=False)
+    def _run(self, item, nextitem=None):
+        """Run one test; module-scoped fixtures survive when ``nextitem`` shares them (the same mistake)."""
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
         for report in reports:
             if report.failed:
                 properties = dict(report.user_properties)
@@ -180,15 +182,26 @@ class MistakeRun:
         return None
 
     def _first_failure(self, items) -> tuple[str | None, str | None]:
-        for item in items:
-            failed = self._run(item)
+        """The first failing test's message among ``items``, run in order; fixtures are torn down at the end."""
+        for index, item in enumerate(items):
+            failed = self._run(item, items[index + 1] if index + 1 < len(items) else None)
             if failed is not None:
+                if index + 1 < len(items):
+                    self._teardown(item)
                 return failed
         return None, None
 
-    def _failure(self, item) -> str | None:
-        failed = self._run(item)
-        return failed[0] if failed else None
+    def _failures(self, items) -> list[tuple[str, str]]:
+        found = []
+        for index, item in enumerate(items):
+            failed = self._run(item, items[index + 1] if index + 1 < len(items) else None)
+            if failed is not None:
+                found.append((item.nodeid, failed[0]))
+        return found
+
+    @staticmethod
+    def _teardown(item) -> None:
+        item.session._setupstate.teardown_exact(None)
 
 
 def _task(item) -> str | None:

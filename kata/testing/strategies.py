@@ -34,3 +34,24 @@ def logits(max_classes=6, max_rows=5, scale=20.0):
             st.floats(-scale, scale), min_size=shape[0] * shape[1], max_size=shape[0] * shape[1]
         ).map(lambda values: np.asarray(values, dtype=float).reshape(shape))
     )
+
+
+# Probabilities that reach the extremes: exact zeros and ones, entries down to 1e-300, and ordinary ones.
+EXTREME_ENTRY = st.one_of(st.just(0.0), st.just(1.0), st.floats(1e-300, 1e-9), st.floats(1e-9, 1.0))
+
+
+@st.composite
+def extreme_distributions(draw, n_classes=None):
+    """A probability vector of 2-6 classes that may hold exact zeros and entries as small as 1e-301."""
+    n = draw(st.integers(2, 6)) if n_classes is None else n_classes
+    weights = np.array(draw(st.lists(EXTREME_ENTRY, min_size=n, max_size=n)))
+    if weights.sum() == 0:
+        weights[draw(st.integers(0, n - 1))] = 1.0
+    return weights / weights.sum()
+
+
+@st.composite
+def extreme_pairs(draw):
+    """Two extreme distributions over the same number of classes."""
+    n = draw(st.integers(2, 6))
+    return draw(extreme_distributions(n)), draw(extreme_distributions(n))

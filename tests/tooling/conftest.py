@@ -40,12 +40,22 @@ class CourseCopy:
         return self.run(sys.executable, "-m", "kata", *args, **kwargs)
 
 
-def make_course_copy(root: Path) -> CourseCopy:
-    """A copy of the course at ``root``, with pristine stubs and this checkout's .venv."""
-    modules = course.modules()
-    pristine = {m.name: stubs.make_stub(m.reference_path.read_text(encoding="utf-8")) for m in modules}
+SMALL_COURSE = (1, 2, 3)  # what most tooling tests need: whole-course commands stay quick
+
+
+def make_course_copy(root: Path, modules=SMALL_COURSE) -> CourseCopy:
+    """A copy of the course at ``root`` holding only ``modules``, with pristine stubs and this checkout's .venv."""
+    kept = [m for m in course.modules() if m.number in modules]
+    pristine = {m.name: stubs.make_stub(m.reference_path.read_text(encoding="utf-8")) for m in kept}
     root.mkdir(parents=True)
     pristine_copy(pristine, root)
+    dropped = [m for m in course.modules() if m.number not in modules]
+    for module in dropped:
+        for folder, pattern in (("reference", f"{module.name}.py"), ("tests", f"test_{module.name}.py"),
+                                ("tests/mistakes", f"{module.name}.toml"), ("kata/tools/hints", f"{module.name}.toml"),
+                                ("plots_baseline", f"module{module.number:02d}_*.png")):
+            for path in (root / folder).glob(pattern):
+                path.unlink()
     (root / ".venv").symlink_to(course.ROOT / ".venv")
     return CourseCopy(root)
 
@@ -57,5 +67,5 @@ def course_copy(tmp_path) -> CourseCopy:
 
 @pytest.fixture
 def course_copy_at(tmp_path):
-    """course_copy_at("some/folders/kata"): a course copy at that path under the test's temporary folder."""
-    return lambda relative: make_course_copy(tmp_path / relative)
+    """course_copy_at("some/folders/kata", modules=(1, 2)): a course copy at that path under the test's folder."""
+    return lambda relative, modules=SMALL_COURSE: make_course_copy(tmp_path / relative, modules)

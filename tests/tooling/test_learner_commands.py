@@ -180,7 +180,8 @@ def test_compare_shows_outputs_and_figures_with_an_offline_report(course_copy):
 
 
 @pytest.mark.parametrize("number", [3, 11])
-def test_compare_works_on_modules_whose_tests_define_their_own_objects(course_copy, number):
+def test_compare_works_on_modules_whose_tests_define_their_own_objects(course_copy_at, number):
+    course_copy = course_copy_at("kata", modules=(number,))
     course_copy.solve_with(number, course_copy.reference_source(number))
     result = make(course_copy, f"compare-module-{number}", timeout=300)
     assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
