@@ -4,44 +4,86 @@ THE IDEA
 --------
 If an event has probability q, seeing it happen tells you
     surprisal(q) = -log q
-units of information. Certain events (q = 1) tell you nothing; rare ones a lot.
+units of information. Certain events (q = 1) tell you nothing; rare ones a lot;
+an impossible one (q = 0) would be infinitely surprising.
 With the natural log the unit is the *nat*; with log base 2 it is the *bit*
 (1 nat = 1 / ln 2 ≈ 1.4427 bits).
 
 Entropy is the average surprisal when outcomes really follow p:
-    H(p) = -Σ_x p(x) log p(x)          (a term with p(x) = 0 counts as 0)
+    H(p) = -Σ_x p(x) log p(x)          (a term with p(x) = 0 counts as 0,
+                                         the limit of x log x as x -> 0)
 
 Cross-entropy is the average surprisal when outcomes follow p but you *expected* q:
     H(p, q) = -Σ_x p(x) log q(x)
-It is never below H(p), and equals it exactly when q = p. That is why it is
-the loss of almost every classifier: p is the true label, q the prediction,
-and the loss is smallest when the prediction puts its mass where the truth is.
+It is never below H(p), and equals it exactly when q = p (Gibbs' inequality).
 
 Order matters: p (the truth) weights the log of q (the prediction).
-The minus sign matters: log q ≤ 0, so without it you get a negative number,
+The minus sign matters: log q <= 0, so without it you get a negative number,
 and minimising that would reward the *worse* prediction.
+
+WHY CLASSIFIERS MINIMISE IT
+---------------------------
+Being smallest at q = p is not what sets cross-entropy apart: the squared
+error between p and q (the Brier score) is smallest there too, as module 2's
+figure shows. These are the reasons:
+
+1. It is the negative log-likelihood. A classifier's truth is usually one
+   observed label y, the one-hot p with p(y) = 1. Then H(p) = 0 and
+       H(p, q) = -log q(y),
+   the surprisal of what actually happened under the model (module 2's KL
+   divergence equals it too, since H(p) = 0). Averaged over a data set of N
+   labelled examples, the mean cross-entropy is the mean negative
+   log-likelihood -(1/N) Σ_n log q_n(y_n): minimising it is maximum
+   likelihood, choosing the model under which the observed labels are most
+   probable. Module 2 fits a distribution to counts this way.
+2. A confident mistake has no price ceiling: -log q(y) grows without bound as
+   q(y) -> 0 (27.6 nats at q(y) = 1e-12), while the squared error against a
+   one-hot truth, summed over the classes, can never exceed 2.
+3. Through a softmax (module 3) its gradient with respect to the logits is
+   just q - p, the prediction minus the truth: it pushes hardest where the
+   prediction is most wrong. Module 2 shows what happens to a loss without
+   that property.
+
+ZEROS, AND WHY EPS IS CLIPPED, NOT ADDED
+----------------------------------------
+A prediction that gives 0 to something that happens has an honest
+cross-entropy of +inf. Training code cannot work with that, so cross_entropy
+clips q into [eps, 1] before the log: every entry below eps counts as eps,
+every other entry stays exactly as it is. Two look-alikes give other numbers:
+- adding eps, log(q + eps), moves *every* entry: a sure and right prediction
+  q = [1, 0] for p = [1, 0] then costs -log(1 + eps) < 0, and with eps = 0.1
+  q = [0.5, 0.5] for p = [0, 1] costs -log 0.6 = 0.510826 instead of
+  log 2 = 0.693147;
+- clipping into [eps, 1 - eps] (as module 4's binary loss does) charges a sure
+  and right prediction -log(1 - eps) (0.105361 at eps = 0.1) instead of 0.
+Entries where p = 0 never matter: they are multiplied by 0.
 
 WORKED EXAMPLE
 --------------
 True label p = [1, 0] (class 0). Two predictions:
     q1 = [0.9, 0.1]  ->  H(p, q1) = -log 0.9 = 0.105361 nats (0.152003 bits)
     q2 = [0.2, 0.8]  ->  H(p, q2) = -log 0.2 = 1.609438 nats
-q1 is confident and right, so its loss is small.
+q1 is confident and right, so its loss is small. And entropy([.1, .5, .1, .3])
+is 1.685475 bits.
 
 WHAT YOU WRITE
 --------------
-1.1 surprisal(q, base)     -log q, in nats by default, in `base` otherwise
-1.2 entropy(p, base)       over the last axis, with 0·log 0 = 0
+1.1 surprisal(q, base)     the information in events of probability q,
+                           elementwise; nats unless `base` is given
+1.2 entropy(p, base)       one entropy per distribution (the last axis), with
+                           0·log 0 = 0
 1.3 cross_entropy(p, q, eps, base)
-                           over the last axis (so a batch of rows works),
-                           with q clipped to [eps, 1] so log 0 never happens
+                           one cross-entropy per pair of rows (the last axis,
+                           so a batch works), q clipped into [eps, 1]
 
 THE FIGURE (make run-module-1, and the test compares it with plots_baseline/)
 ----------
 The cross-entropy of a two-class prediction as q (the probability given to
 class 0) sweeps from 0 to 1, for a few true distributions p (p = the true
 probability of class 0). Each curve bottoms out at q = p, and its lowest value
-is H(p). The worked example's q1 and q2 are marked on the p = 1 curve.
+is H(p). The worked example's q1 and q2 are marked on the p = 1 curve, the
+one-hot truth, whose curve is the negative log-likelihood -log q: it rises
+without bound as q -> 0.
 """
 
 from __future__ import annotations
@@ -50,6 +92,7 @@ import numpy as np
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
 from kata.given.checks import as_distribution, as_probabilities, broadcast_pair, check_base
+from kata.given.module01 import check_eps
 from kata.given.plots import module01 as draw
 
 
@@ -61,9 +104,11 @@ def surprisal(q, base=None):
     """
     q = as_probabilities(q, "q")
     check_base(base)
-    # TODO 1.1: return -log(q), elementwise. With base=None use the natural log
-    #   (nats); otherwise divide by log(base). log(0) = -inf is fine here: silence
-    #   numpy's divide warning with np.errstate(divide="ignore").
+    # TODO 1.1: the surprisal of every element of q, in the same shape as q: in
+    #   nats when base is None, otherwise in units of log base `base` (base=2
+    #   gives bits). An impossible event (q = 0) has surprisal +inf, returned
+    #   without a numpy warning (the tests treat a warning as an error). Check
+    #   values: surprisal(0.5) = 0.693147 nats; surprisal(0.5, base=2) = 1 bit.
     # BEGIN SOLUTION
     with np.errstate(divide="ignore"):
         nats = -np.log(q)
@@ -79,10 +124,12 @@ def entropy(p, base=None):
     """
     p = as_distribution(p, "p")
     check_base(base)
-    # TODO 1.2: sum p·surprisal(p) over the last axis (axis=-1). Where p is 0 the
-    #   term must be 0, not 0·inf = nan. np.where(c, a, b) computes a and b
-    #   everywhere, so masking the product is not enough: take the surprisal of p
-    #   with its zeros replaced by 1 (surprisal(1) = 0), then zero those terms.
+    # TODO 1.2: the entropy of each distribution in p, summed over the last axis
+    #   (the classes): a float for one distribution of shape (C,), shape (...)
+    #   for a batch (..., C); in the units `base` asks for, as in 1.1. A class
+    #   with p = 0 adds exactly 0 (the limit of x log x), never NaN:
+    #   entropy([1, 0]) is 0, with no numpy warning. Check value:
+    #   entropy([.1, .5, .1, .3], base=2) = 1.685475 bits.
     # BEGIN SOLUTION
     terms = np.where(p > 0, p * surprisal(np.where(p > 0, p, 1.0), base), 0.0)
     return terms.sum(axis=-1)
@@ -98,9 +145,14 @@ def cross_entropy(p, q, eps=1e-12, base=None):
     Returns shape (...): a float for one pair of distributions.
     """
     p, q = broadcast_pair(as_distribution(p, "p"), as_distribution(q, "q"))
+    eps = check_eps(eps)
     check_base(base)
-    # TODO 1.3: clip q to [eps, 1], then sum p·surprisal(q) over the last axis.
-    #   Mind the order: the truth p weights the surprisal of the prediction q.
+    # TODO 1.3: the cross-entropy of each pair of rows, summed over the last axis
+    #   (p and q already have one shape; one value per row). The truth p weights
+    #   the surprisal of the prediction q. Before the log, clip q into [eps, 1]:
+    #   entries below eps become eps, the others stay exactly as they are (not
+    #   q + eps, and not [eps, 1 - eps]); use the eps you are given, and `base`
+    #   as in 1.1. Check value: cross_entropy([1, 0], [0.9, 0.1]) = 0.105361.
     # BEGIN SOLUTION
     return (p * surprisal(np.clip(q, eps, 1.0), base)).sum(axis=-1)
     # END SOLUTION
@@ -135,10 +187,20 @@ def plot_binary_cross_entropy():
     return draw.binary_cross_entropy(qs, curves, minima, seed)
 
 
+# Three labelled examples (one-hot truths) and a model's predictions for them.
+LABELS = np.array([0, 2, 1])
+PREDICTIONS = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.25, 0.25, 0.5]])
+
+
 def report():
-    """Print the worked example's numbers (make run-module-1)."""
+    """Print the worked example's numbers and a small likelihood (make run-module-1)."""
     for name, q in (("q1", SEED_Q1), ("q2", SEED_Q2)):
         nats = cross_entropy(SEED_P, q)
         bits = cross_entropy(SEED_P, q, base=2)
         print(f"H(p, {name}) with p = {SEED_P}, {name} = {q}: {nats:.6f} nats = {bits:.6f} bits")
     print(f"entropy([.1, .5, .1, .3]) = {entropy([0.1, 0.5, 0.1, 0.3], base=2):.6f} bits")
+    one_hot = np.eye(PREDICTIONS.shape[1])[LABELS]
+    losses = cross_entropy(one_hot, PREDICTIONS)
+    likelihood = float(np.prod(PREDICTIONS[np.arange(len(LABELS)), LABELS]))
+    print(f"labels {LABELS.tolist()}: cross-entropies {np.round(losses, 6).tolist()}, mean {losses.mean():.6f} nats "
+          f"= -log(likelihood {likelihood:.6g}) / {len(LABELS)}")

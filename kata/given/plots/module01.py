@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from kata.given.plots import COLOURS, new_figure
+from kata.given.plots import COLOURS, MARKERS, new_figure
 
 
 def binary_cross_entropy(qs, curves, minima, seed_points):
     """One curve H([p, 1-p], [q, 1-q]) per true p, its minimum at q = p, the seed's predictions."""
     fig = new_figure()
     ax = fig.add_subplot()
-    for colour, (p, curve) in zip(COLOURS, curves.items()):
-        ax.plot(qs, curve, color=colour, lw=2, label=f"true P(class 0) = {p:g}")
+    for i, (colour, marker, (p, curve)) in enumerate(zip(COLOURS, MARKERS[1:], curves.items())):
+        label = f"true P(class 0) = {p:g}" + ("  (one-hot: -log q, the NLL)" if p == 1 else "")
+        ax.plot(qs, curve, color=colour, lw=2, marker=marker, markevery=(10 + 5 * i, 24), ms=6, label=label)
         ax.plot([p], [minima[p]], "o", color=colour, ms=7, mfc="white", mew=2, clip_on=False, zorder=4)
     ax.plot([], [], "o", color="grey", mfc="white", mew=2, label="minimum at q = p (value H(p))")
     for q, value, label in seed_points:

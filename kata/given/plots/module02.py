@@ -1,4 +1,4 @@
-"""Drawing for module 2: CE, KL and MSE of a prediction; logit gradients of BCE and MSE."""
+"""Drawing for module 2: CE, KL and MSE of a prediction; logit gradients of BCE and MSE; the training race."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def ce_kl_mse(qs, curves, truth, entropy_of_truth, zs, gradients):
     left.set_ylim(0, 4)
     left.set_xlabel("q = predicted probability of class 0")
     left.set_ylabel("loss  [nats; MSE has no unit]")
-    left.set_title(f"Against p = [{truth:g}, {1 - truth:g}]: CE = H(p) + KL; MSE stays flat")
+    left.set_title(f"Against p = [{truth:g}, {1 - truth:g}]: CE = H(p) + KL; MSE stays bounded")
     left.grid(alpha=0.3)
     left.legend(loc="upper right")
 
@@ -51,4 +51,46 @@ def ce_kl_mse(qs, curves, truth, entropy_of_truth, zs, gradients):
     right.set_title("Gradient w.r.t. the logit: BCE keeps pulling, MSE gives up")
     right.grid(alpha=0.3)
     right.legend(loc="center left")
+    return fig
+
+
+def training_race(race, lr, bias):
+    """Left: training accuracy against the epoch for each run. Right: each run's own loss over its starting value."""
+    fig = new_figure(12.0, 5.0)
+    left, right = fig.subplots(1, 2)
+    own_loss = {"BCE": "BCE", "MSE on sigmoid": "MSE"}
+    stalled = {}
+    for colour, marker, (name, history) in zip(COLOURS, MARKERS, race.items()):
+        accuracy = history["accuracy"]
+        epochs = range(len(accuracy))
+        left.plot(epochs, accuracy, color=colour, lw=2, marker=marker, markevery=(5, 20), ms=6,
+                  label=f"trained with {name}")
+        loss = history[own_loss[name]]
+        right.plot(epochs, loss / loss[0], color=colour, lw=2, marker=marker, markevery=(5, 20), ms=6,
+                   label=f"{name}: its own loss, from {loss[0]:.3f}")
+        stalled[name] = next((e for e, a in enumerate(accuracy) if a > accuracy[0]), len(accuracy))
+        first = next((e for e, a in enumerate(accuracy) if a >= 0.9), None)
+        if first is not None:
+            offset = (first + 12, accuracy[first] - 0.12) if first < len(accuracy) / 2 else (first - 95, accuracy[first] - 0.05)
+            left.annotate(f"90% at epoch {first}", (first, accuracy[first]), xytext=offset, fontsize=10, bbox=BOX,
+                          arrowprops={"arrowstyle": "-", "color": "black", "lw": 0.8})
+    last = len(epochs) - 1
+    left.axhline(0.5, color="0.4", ls=":", lw=1.2)
+    left.text(12, 0.515, "0.5 at the start: every point called class 0", color="0.3", fontsize=10)
+    left.set_xlim(0, last)
+    left.set_ylim(0.4, 1.02)
+    left.set_xlabel("epoch (full-batch gradient descent updates)")
+    left.set_ylabel("training accuracy")
+    slow = max(stalled, key=stalled.get)
+    left.set_title(f"Saturated start (b = {bias:g}, lr = {lr:g}): {slow} stalls for {stalled[slow]} epochs")
+    left.grid(alpha=0.3)
+    left.legend(loc="lower right")
+
+    right.set_xlim(0, last)
+    right.set_ylim(0, 1.05)
+    right.set_xlabel("epoch (full-batch gradient descent updates)")
+    right.set_ylabel("loss / loss at epoch 0   [no unit]")
+    right.set_title("Each run's own training loss, relative to its start")
+    right.grid(alpha=0.3)
+    right.legend(loc="center left", bbox_to_anchor=(0.08, 0.42))
     return fig
