@@ -199,7 +199,8 @@ def expect_close(
         fail(f"{call} returned {got_text}, expected {wanted} (relative difference "
              f"{relative_difference(value, expected_array):.1e}, allowed {rtol:g}): {why}.")
     if why is None and np.isnan(value).any():
-        why = "NaN means a 0·log 0 or an ∞ − ∞ somewhere: look for a log of zero or an overflow"
+        why = ("NaN comes from 0·log 0, ∞ − ∞ or ∞/∞ somewhere: look for a log of zero, or an exp that "
+               "overflowed to inf")
     elif why is None and np.isinf(value).any():
         why = "an infinity usually means log 0 or an overflowing exp"
     message = f"{call} returned {show(value)}, expected {show(expected)}"
