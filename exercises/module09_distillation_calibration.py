@@ -79,8 +79,11 @@ by a T > 0 chosen to minimise the NLL (the mean cross-entropy) on held-out
 *validation* data. The argmax of logits / T is the argmax of the logits, so the
 accuracy cannot change; only the confidences move. As a function of 1/T the
 NLL is convex (a log-sum-exp of functions linear in 1/T, minus one linear in
-1/T), so it has at most one minimum and any sound one-dimensional search finds
-it. How you search is yours: over T, 1/T or log T (which keeps T positive for
+1/T), and strictly so unless every row's logits are all equal, so it has at most
+one minimum and any sound one-dimensional search finds it. A minimum with T > 0
+exists when the validation set holds at least one mistake the model is sure of
+enough to be wrong about (the course's does); if every validation prediction
+were right, the NLL would keep falling as T -> 0 and there would be no answer. How you search is yours: over T, 1/T or log T (which keeps T positive for
 free), with a torch optimiser, with scipy, or with a search you write. What
 the tests ask is the minimum itself: T within a relative 1e-4 of it.
 
@@ -365,7 +368,7 @@ def report():
     for T in (1.0, 4.0, 16.0):
         kl, ce = float(distillation_loss(s, t, T)), float(soft_target_cross_entropy(s, t, T))
         grad = distillation_grad(s, t, T)
-        print(f"T = {T:>4g}: T²·KL = {kl:.6f}  T²·H(p, q) = {ce:.6f}  difference {ce - kl:.6f} = T²·H(p)   "
+        print(f"T = {T:>4g}: distillation loss {kl:.6f}  soft-target CE {ce:.6f}  difference {ce - kl:.6f}   "
               f"|gradient| = {float(grad.norm()):.6f}")
     print("Held-out (900 points), after training on 30 transfer points:")
     for name, score in distillation_experiment()["scores"].items():

@@ -124,18 +124,21 @@ def test_distillation_loss_equals_the_kl_div_form(mod):
 
 @pytest.mark.task("9.1")
 def test_distillation_loss_is_differentiable_in_the_student(mod):
+    # T = 2 with C = 3 classes: dividing by C (reduction="mean") and a missing power of T give different values
     s, t = random_logits(4, 3, 3)
     s = s.clone().requires_grad_(True)
-    loss = mod.distillation_loss(s, t, 3.0)
+    loss = mod.distillation_loss(s, t, 2.0)
     expect_true(isinstance(loss, torch.Tensor) and loss.requires_grad,
-                "distillation_loss(s, t, 3) gave a value with no gradient: compute it with torch operations on "
+                "distillation_loss(s, t, 2) gave a value with no gradient: compute it with torch operations on "
                 "the tensors (no .item(), .numpy() or float()), so the student can learn from it")
     loss.backward()
     reference = s.detach().clone().requires_grad_(True)
-    (F.kl_div(F.log_softmax(reference / 3.0, -1), F.softmax(t / 3.0, -1), reduction="batchmean") * 9.0).backward()
-    expect_close(s.grad, reference.grad, "the gradient of distillation_loss(s, t, 3) w.r.t. s", rtol=1e-7, atol=1e-12,
-                 mistakes=[(reference.grad / 9, "it is 9 = T² times too small: the factor T**2 is missing"),
-                           (reference.grad / 3, "it is 3 = T times too small: the factor is T**2, not T")])
+    (F.kl_div(F.log_softmax(reference / 2.0, -1), F.softmax(t / 2.0, -1), reduction="batchmean") * 4.0).backward()
+    expect_close(s.grad, reference.grad, "the gradient of distillation_loss(s, t, 2) w.r.t. s", rtol=1e-7, atol=1e-12,
+                 mistakes=[(reference.grad / 4, "it is 4 = T² times too small: the factor T**2 is missing"),
+                           (reference.grad / 2, "it is 2 = T times too small: the factor is T**2, not T"),
+                           (reference.grad / 3, "it is 3 = C times too small: reduction='mean' divides by N·C; "
+                                                "batchmean divides by N only")])
 
 
 @pytest.mark.task("9.1")
@@ -518,6 +521,24 @@ def test_calibration_bins_put_a_confidence_on_an_edge_in_the_bin_below(mod):
 
 
 @pytest.mark.task("9.5")
+def test_calibration_bins_find_the_right_bin_a_hair_from_an_edge_with_15_bins(mod):
+    # k/15 is not exact in binary, so no test puts a confidence ON it; 1e-9 either side of it tells float64 edges
+    # (any way of computing them) from float32 ones, which are off by about 1e-8.
+    conf = [k / 15 + side for k in (9, 12, 14) for side in (-1e-9, 1e-9)]  # two classes: confidences above 1/2
+    probs = [[c, 1 - c] for c in conf]
+    labels = [0, 1, 0, 0, 1, 0]
+    counts = mod.calibration_bins(torch.tensor(probs, dtype=torch.float64), torch.tensor(labels), n_bins=15)[0]
+    expected = np.bincount([int(np.ceil(c * 15)) - 1 for c in conf], minlength=15).astype(float)
+    float32_edges = torch.linspace(0, 1, 16, dtype=torch.float32).double()
+    wrong = np.bincount([int(torch.searchsorted(float32_edges, torch.tensor(c), right=False)) - 1 for c in conf],
+                        minlength=15).astype(float)
+    expect_close(counts, expected, "the counts of calibration_bins(confidences 1e-9 either side of 9/15, 12/15 and "
+                 "14/15; n_bins=15)", mistakes=[(wrong, "the bin edges are float32 (torch.linspace's default dtype), "
+                                                       "which misplaces a confidence within 1e-8 of an edge: make "
+                                                       "them float64")])
+
+
+@pytest.mark.task("9.5")
 @given(data=st.data(), n_bins=st.sampled_from([1, 2, 4, 8, 16]))
 def test_calibration_bins_match_numpy_for_any_confidences(mod, data, n_bins):
     # Two classes: the confidence is max(c, 1 − c) in [0.5, 1]. With a power of 2 bins every edge is exact in
@@ -573,6 +594,9 @@ ECE_MISTAKES = [
     (HAND_ECE_SIGNED, "the gaps must be absolute values |accuracy − confidence|: an overconfident bin and an "
                       "underconfident one do not cancel"),
     (HAND_ECE_SQUARED, "the gaps were squared: ECE takes |accuracy − confidence| itself"),
+    (-HAND_ECE_SIGNED, "the absolute value was taken of the whole weighted sum, which is |accuracy − mean "
+                       "confidence| over all the examples: take each bin's gap |accuracy − confidence| before "
+                       "weighting, so that an overconfident bin and an underconfident one do not cancel"),
 ]
 
 
