@@ -3,15 +3,22 @@
 THE IDEA
 --------
 A language model ends in a linear layer: N token states `hidden` (N, H) times a
-classifier `weight` (V, H) give logits z = hidden @ weight.T of shape (N, V), and
-the loss is the mean cross-entropy of those logits against the next tokens.
-At today's sizes that matrix is huge: 8192 tokens × 256,000 words (Gemma 2) is
-2.1 billion float32 numbers, 8.4 GB, and the backward pass needs more of the
-same size. Cut Cross-Entropy (Apple, ICLR 2025) reports the loss's memory on
-Gemma 2 falling from 24 GB to 1 MB; Liger-Kernel reports more than 4x less
-memory for its fused linear cross-entropy at a 128k vocabulary. The trick:
-never hold the (N, V) logits. Compute them a block at a time, keep only what
-the loss needs, and recompute the blocks in the backward pass.
+classifier `weight` (V, H), one row per token of the vocabulary, give logits
+z = hidden @ weight.T of shape (N, V), and the loss is the mean cross-entropy
+of those logits against the next tokens. At today's sizes that matrix is huge:
+8192 tokens against Gemma 2's vocabulary of 256,000 tokens are 2.1 billion
+float32 numbers, 8.4 GB, and the backward pass needs more of the same size
+(1 GB = 10^9 bytes, 1 MB = 10^6 bytes, here and in the figure). Two
+published anchors:
+- Cut Cross-Entropy (Wijmans et al., Apple, ICLR 2025, arXiv:2411.09009):
+  "Taking the Gemma 2 (2B) model as an example, CCE reduces the memory
+  footprint of the loss computation from 24 GB to 1 MB".
+- Liger-Kernel's README (github.com/linkedin/Liger-Kernel, section Kernels)
+  on its FusedLinearCrossEntropy: "It achieves >4X memory reduction for 128k
+  vocab size", against the Hugging Face layers of LLaMA 3-8B (4K hidden size,
+  4K sequence length, one A100 80G).
+The trick: never hold the (N, V) logits. Compute them a block at a time, keep
+only what the loss needs, and recompute the blocks in the backward pass.
 
 THE MATHS
 ---------
@@ -19,13 +26,16 @@ For token i with target t_i, the loss is
     loss_i = logsumexp_j(z_ij) − z_i,t_i        where z_ij = hidden_i · weight_j
 The second term is one dot product per token. The first needs all V logits, but
 not at once: an ONLINE logsumexp reads them in chunks and keeps two numbers per
-token, a running max m and a running sum s = Σ exp(z − m) of what it has seen.
-A new chunk c moves the max to m' = max(m, max(c)), and then
-    s' = s · exp(m − m') + Σ_j exp(c_j − m')
-The first factor RESCALES the old sum to the new max: without it the old terms
-stay measured against the old max and the result is wrong as soon as a later
-chunk holds a bigger value. Start with m = −inf, s = 0 (exp(−inf) = 0), and at
-the end logsumexp = m + log s. Nothing ever overflows: every exponent is ≤ 0.
+token, a running max m and a running sum s = Σ exp(x − m) over the values x it
+has seen, so that logsumexp = m + log s at any moment. When a chunk arrives the
+max may grow to m', and then the old s is measured against the wrong max: work
+out the factor that re-measures it, and what the chunk itself adds (task 8.1).
+Check on paper: after the values [1, 1] (m = 1, s = 2), the chunk [3, 0] gives
+m' = 3 and s' = 1.320458. Nothing may overflow: every exponent must be <= 0.
+The empty start is m = −inf, s = 0 (nothing seen; exp(−inf) = 0). Masked
+logits are −inf, and a chunk of nothing but −inf leaves m at −inf: then
+−inf − (−inf) is nan, so that case needs care (scipy's logsumexp([−inf, 0])
+is 0, not nan).
 
 The mean is over the tokens that count. Padding and prompt tokens carry the
 target ignore_index (−100, as in torch) and are left out:
@@ -35,16 +45,16 @@ the total count, as torchtune's chunked loss does. A MEAN OF CHUNK MEANS is
 wrong whenever the chunks hold different numbers of kept tokens (a short last
 chunk, padding in one chunk): it over-weights the tokens of the small chunks.
 
-The gradient of the mean loss with respect to the logits is, row by row,
-    ∂loss/∂z_i = (softmax(z_i) − onehot(t_i)) / count      (0 for an ignored row)
-and the chain rule through z = hidden @ weight.T gives
-    ∂loss/∂hidden = G @ weight        ∂loss/∂weight = G.T @ hidden
-with G the (N, V) matrix above. G is as big as the logits, so the backward pass
-builds it block by block too: softmax(z)_ij = exp(z_ij − logsumexp_i), and the
-forward pass already saved the N numbers logsumexp_i, so a block of G is one
-block of logits recomputed, exponentiated, minus 1 at the targets, over count.
-Both terms matter: without the softmax term the gradient only ever pushes the
-target logit up; without the 1/count it is count times too large.
+The backward pass needs the gradients of the mean loss with respect to hidden
+and weight. You derived the gradient of the mean cross-entropy with respect
+to the logits in module 3; here work out what the ignored tokens and the
+gradient arriving at the loss (grad_loss) do to it, and carry it through
+z = hidden @ weight.T with the chain rule (task 8.5). That gradient has the
+logits' shape (N, V), so it is never held whole either. The forward pass saved
+the N numbers logsumexp_i, and with them the softmax of any block of logits
+can be recomputed from that block alone. Check values: hidden [[1, 0]],
+weight [[1, 0], [0, 1]] and target [0] give grad_hidden [[−0.268941, 0.268941]]
+and grad_weight [[−0.268941, 0], [0.268941, 0]].
 
 torch.autograd.Function (given below as ChunkedCrossEntropy) ties the two
 together: its forward returns the loss and saves hidden, weight, targets and the
@@ -73,23 +83,25 @@ F.cross_entropy(hidden @ weight.T, targets): loss and both gradients.
 THE FIGURE (make run-module-8, and the test compares it with plots_baseline/)
 ----------
 Your loss_memory_bytes for 8192 tokens in float32, as the vocabulary grows from
-1024 to 262,144 words, on log axes: the naive loss grows in proportion to V and
-reaches tens of GB at Gemma 2's 256,000 words, while the chunked loss stays flat
-at 12 MiB, because one block never exceeds chunk_size × chunk_size.
+1,024 to 262,144 tokens, on log axes: the naive loss grows in proportion to V
+and reaches 25.2 GB at Gemma 2's 256,000 tokens (Cut Cross-Entropy measured
+24 GB), while the chunked loss stays flat at 12.6 MB, because one block never
+exceeds chunk_size × chunk_size.
 
 WHAT make run-module-8 MEASURES
 -------------------------------
 It runs each method's forward + backward once at N = 2048 tokens, H = 256,
-V = 32768, chunk_size 1024, float32, each in a fresh Python process, and prints
-its PEAK EXTRA RESIDENT MEMORY: the most memory resident at any one moment of
-the run, above what was resident just before it (on Linux: the kernel's
-high-water mark VmHWM, reset just before the run, minus VmRSS before it; the
-process returns large freed blocks to the system at once, so memory freed and
-reused during the run counts once). Your formula counts the loss's temporaries
-only, so it prints beside the measurement. The gradients of hidden (N×H) and
-weight (V×H), 34 MiB here, are inside the chunked peak (they are allocated
-when the backward pass starts and filled block by block) but not the naive
-one (they are allocated after its peak, once the (N, V) matrices are freed).
+V = 32768, chunk_size 1024, float32, each in a fresh Python process (the two
+side by side), and prints its PEAK EXTRA RESIDENT MEMORY: the most memory
+resident at any one moment of the run, above what was resident just before it
+(on Linux: the kernel's high-water mark VmHWM, reset just before the run, minus
+VmRSS before it; the process returns large freed blocks to the system at once,
+so memory freed and reused during the run counts once). Your formula counts
+the loss's temporaries only, so it prints beside the measurement. The
+gradients of hidden (N×H) and weight (V×H), 35.7 MB here, are inside the
+chunked peak (they are allocated when the backward pass starts and filled
+block by block) but not the naive one (they are allocated after its peak,
+once the (N, V) matrices are freed).
 """
 
 from __future__ import annotations
@@ -99,46 +111,56 @@ import torch
 import torch.nn.functional as F
 
 from kata import TODO  # noqa: F401  (the stubs raise it)
-from kata.given.module08 import check_chunk_size, check_loss_inputs, make_inputs, measure_peak
-from kata.given.plots import module08 as draw
+from kata.given.module08 import (
+    as_online_state,
+    as_values,
+    check_chunk_size,
+    check_loss_inputs,
+    make_inputs,
+    measure_peaks,
+)
+
+RUN_NOTE = ("about 50 s on 2 busy, shared cores (15 s of CPU time, so less on an idle machine): it measures both "
+            "losses' peak memory in two fresh Python processes, side by side.")
 
 
 def logsumexp_update(running_max, running_sum, chunk):
     """One step of the online logsumexp over the last axis (numpy).
 
     running_max, running_sum: arrays of shape (...) (the max so far, and Σ exp(x − max)
-    of what was seen so far); chunk: (..., C) the next C values of each row.
+    of what was seen so far; (-inf, 0) before anything); chunk: (..., C) the next C
+    values of each row, -inf allowed (a masked logit).
     Returns (new_max, new_sum), both of shape (...).
     """
-    running_max = np.asarray(running_max, dtype=float)
-    running_sum = np.asarray(running_sum, dtype=float)
-    chunk = np.asarray(chunk, dtype=float)
-    if chunk.ndim == 0 or chunk.shape[-1] == 0:
-        raise ValueError(f"chunk must hold at least one value on its last axis, got shape {chunk.shape}")
-    if running_max.shape != chunk.shape[:-1] or running_sum.shape != chunk.shape[:-1]:
-        raise ValueError(f"running_max and running_sum need the shape of chunk without its last axis, {chunk.shape[:-1]}, "
-                         f"got {running_max.shape} and {running_sum.shape}")
-    # TODO 8.1: new_max = the larger of running_max and the chunk's max over its last
-    #   axis (np.maximum, chunk.max(axis=-1)). Rescale the old sum to the new max,
-    #   running_sum * np.exp(running_max - new_max), and add the chunk's own terms,
-    #   np.exp(chunk - new_max[..., None]).sum(axis=-1). Return (new_max, new_sum).
+    running_max, running_sum, chunk = as_online_state(running_max, running_sum, chunk)
+    # TODO 8.1: one step of the online logsumexp, row by row over the last axis.
+    #   (running_max, running_sum) summarise the values seen so far: their max m and
+    #   the sum of exp(x − m) over them; (−inf, 0) means nothing seen yet. Return
+    #   (new_max, new_sum), the same summary of those values together with the
+    #   chunk's, each of shape chunk.shape[:-1], so that new_max + log(new_sum) is
+    #   the logsumexp of everything seen. Never exponentiate a positive number and
+    #   never make a nan: a chunk of only −inf (masked logits) adds nothing, so
+    #   (−inf, 0) stays (−inf, 0). Check value: logsumexp_update(1, 2, [3, 0])
+    #   gives (3, 1.320458).
     raise TODO("8.1")
 
 
 def online_logsumexp(x, chunk_size):
     """log Σ exp(x) over the last axis, reading chunk_size values at a time (numpy).
 
-    x: (..., n) array, n >= 1. Returns shape (...): a 0-d array for a 1-d x.
+    x: (..., n) array, n >= 1, -inf allowed. Returns shape (...): a 0-d array for a 1-d x.
     Equal to scipy.special.logsumexp(x, axis=-1) for every chunk_size.
     """
-    x = np.asarray(x, dtype=float)
+    x = as_values(x)
     chunk_size = check_chunk_size(chunk_size)
-    if x.ndim == 0 or x.shape[-1] == 0:
-        raise ValueError(f"x must hold at least one value on its last axis, got shape {x.shape}")
-    # TODO 8.2: start with running_max = -inf and running_sum = 0, arrays of shape
-    #   x.shape[:-1] (np.full, np.zeros). For start = 0, chunk_size, 2*chunk_size, ...
-    #   pass x[..., start:start + chunk_size] to logsumexp_update. Return
-    #   running_max + np.log(running_sum).
+    # TODO 8.2: log Σ exp(x) over the last axis of x, read chunk_size values at a
+    #   time with YOUR logsumexp_update (task 8.1), starting from the empty
+    #   summary: the chunks are x[..., 0:chunk_size], x[..., chunk_size:2*chunk_size],
+    #   ... (the last may be shorter). Return shape x.shape[:-1] (a 0-d array for a
+    #   1-d x), equal to scipy.special.logsumexp(x, axis=-1) for every chunk_size:
+    #   for values far from 0 either way (all near −10,000 too), for −inf entries,
+    #   and for a row of only −inf, which gives −inf. Check value:
+    #   online_logsumexp([-inf, 0], 1) is 0.0.
     raise TODO("8.2")
 
 
@@ -152,13 +174,14 @@ def streaming_logsumexp(hidden, weight, chunk_size):
     if hidden.ndim != 2 or weight.ndim != 2 or hidden.shape[1] != weight.shape[1]:
         raise ValueError(f"hidden must be (N, H) and weight (V, H) with the same H, "
                          f"got shapes {tuple(hidden.shape)} and {tuple(weight.shape)}")
-    # TODO 8.3: the online logsumexp of 8.1-8.2 in torch. running_max starts at -inf
-    #   and running_sum at 0, tensors of shape (N,) and the dtype of hidden
-    #   (hidden.new_full, hidden.new_zeros). For start = 0, chunk_size, ...:
-    #   logits = hidden @ weight[start:start + chunk_size].T, an (N, chunk) block;
-    #   new_max = torch.maximum(running_max, logits.amax(dim=-1)); rescale the sum
-    #   by torch.exp(running_max - new_max) and add torch.exp(logits - new_max[:, None])
-    #   summed over dim=-1. Return running_max + torch.log(running_sum).
+    # TODO 8.3: the online logsumexp of tasks 8.1-8.2 in torch, over the
+    #   vocabulary of the logits hidden @ weight.T without ever building them: take
+    #   weight chunk_size rows (vocabulary entries) at a time, so that no temporary
+    #   is bigger than (N, chunk_size). Return an (N,) tensor of hidden's dtype,
+    #   equal to torch.logsumexp(hidden @ weight.T, dim=-1) and finite for logits
+    #   of any size, very negative ones included (logits all near −10,000 give
+    #   about −10,000, not −inf). Check value: hidden [[-100]] and weight
+    #   [[100], [100.01], [100.02]] give [−9999.592394].
     raise TODO("8.3")
 
 
@@ -172,14 +195,16 @@ def chunked_cross_entropy_forward(hidden, weight, targets, chunk_size, ignore_in
     """
     chunk_size = check_chunk_size(chunk_size)
     check_loss_inputs(hidden, weight, targets, ignore_index)
-    # TODO 8.4: kept = targets != ignore_index; safe = torch.where(kept, targets, 0)
-    #   (a valid index for every row). Loop over token chunks, rows = slice(start,
-    #   start + chunk_size) for start = 0, chunk_size, ...: the chunk's lse is
-    #   streaming_logsumexp(hidden[rows], weight, chunk_size) (store it in an (N,)
-    #   tensor lse); the target logits are (hidden[rows] * weight[safe[rows]]).sum(-1);
-    #   add the SUM of lse - target logit over the chunk's kept rows to a running
-    #   total. After the loop, loss = total / kept.sum(): one division by the count
-    #   of kept tokens, not a mean of chunk means. Return (loss, lse).
+    # TODO 8.4: the mean cross-entropy (nats) of the logits hidden @ weight.T
+    #   against targets over the kept tokens (targets != ignore_index), never
+    #   holding more than chunk_size × chunk_size logits: take the tokens
+    #   chunk_size at a time, and let YOUR streaming_logsumexp (task 8.3) take the
+    #   vocabulary in chunks. A token's loss is its logsumexp minus its target's
+    #   logit; an ignored token's target (−100) is not a valid index. Divide ONCE,
+    #   by the number of kept tokens: chunks may hold different numbers of them, so
+    #   a mean of chunk means is wrong. Return (loss, lse): loss a 0-d tensor of
+    #   hidden's dtype, lse the (N,) logsumexps of every token, ignored ones too
+    #   (the backward pass needs them).
     raise TODO("8.4")
 
 
@@ -194,16 +219,18 @@ def chunked_cross_entropy_backward(hidden, weight, targets, lse, chunk_size, ign
     check_loss_inputs(hidden, weight, targets, ignore_index)
     if lse.shape != (hidden.shape[0],):
         raise ValueError(f"lse must have shape ({hidden.shape[0]},), one logsumexp per token, got {tuple(lse.shape)}")
-    # TODO 8.5: kept = targets != ignore_index and scale = grad_loss / count, with
-    #   count = kept.sum().to(hidden.dtype) (a float over an int64 tensor comes out in
-    #   float32, too coarse for float64). Start grad_hidden and grad_weight at zero
-    #   (torch.zeros_like). For each token chunk rows = slice(t0, t0 + chunk_size)
-    #   and each vocabulary chunk cols = slice(v0, v0 + chunk_size): recompute the block of logits
-    #   hidden[rows] @ weight[cols].T; its softmax is torch.exp(logits - lse[rows, None]);
-    #   subtract 1 where a kept row's target falls in [v0, v0 + chunk_size) (at column
-    #   target - v0); multiply rows by kept (ignored rows get 0) and by scale. With
-    #   that block G: grad_hidden[rows] += G @ weight[cols] and
-    #   grad_weight[cols] += G.T @ hidden[rows]. Return (grad_hidden, grad_weight).
+    # TODO 8.5: the gradients (grad_hidden (N, H), grad_weight (V, H)) of
+    #   chunked_cross_entropy_forward's mean loss, times grad_loss (the gradient
+    #   arriving at the loss), built block by block: no temporary bigger than
+    #   chunk_size tokens × chunk_size vocabulary entries (besides hidden, weight
+    #   and the two gradients). Derive them: the gradient of the mean loss with
+    #   respect to each block of logits (ignored tokens contribute nothing; the mean
+    #   divides by the number of kept tokens), then the chain rule through
+    #   z = hidden @ weight.T. `lse` holds each token's logsumexp from the forward
+    #   pass. Work in hidden's dtype: a Python float divided by an int64 count comes
+    #   out in float32. Check value: hidden [[1, 0]], weight [[1, 0], [0, 1]],
+    #   targets [0] give grad_hidden [[-0.268941, 0.268941]] and grad_weight
+    #   [[-0.268941, 0], [0.268941, 0]].
     raise TODO("8.5")
 
 
@@ -222,11 +249,15 @@ def loss_memory_bytes(n_tokens, vocab, chunk_size=None, dtype=torch.float32):
         check_chunk_size(chunk_size)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating torch dtype such as torch.float32, got {dtype!r}")
-    # TODO 8.6: b = torch.finfo(dtype).bits // 8 bytes per number. The naive loss
-    #   (chunk_size None) holds three (N, V) matrices at its peak, the log-probabilities
-    #   saved for backward and two gradients of that size: return 3 * N * V * b. The
-    #   chunked loss holds three blocks of min(N, chunk_size) × min(V, chunk_size)
-    #   numbers, plus the N saved logsumexps: return (3 * block + N) * b.
+    # TODO 8.6: the bytes (an int) of the temporaries each loss holds at its peak.
+    #   The naive loss (chunk_size None) holds three matrices of N × V numbers at
+    #   the peak of its backward pass: the log-probabilities saved for it and two
+    #   gradients of that size. The chunked loss holds three blocks of logits, each
+    #   of at most chunk_size tokens × chunk_size vocabulary entries (and never
+    #   more than the data has), plus the N logsumexps it saved. Every number takes
+    #   the bytes of `dtype` (torch.finfo gives its bits). Check values:
+    #   loss_memory_bytes(2048, 32768, None) is 805,306,368 (805 MB) and
+    #   loss_memory_bytes(2048, 32768, 1024) is 12,591,104 (12.6 MB).
     raise TODO("8.6")
 
 
@@ -292,6 +323,8 @@ def memory_curves(n_tokens=FIGURE_TOKENS, chunk_size=FIGURE_CHUNK, vocabs=FIGURE
 
 def plot_memory_vs_vocab():
     """Figure 8: the loss's memory against the vocabulary size, naive vs chunked (your formula)."""
+    from kata.given.plots import module08 as draw  # imported here: the measuring processes do without matplotlib
+
     vocabs, curves = memory_curves()
     known = {name: (v, loss_memory_bytes(FIGURE_TOKENS, v, None), loss_memory_bytes(FIGURE_TOKENS, v, FIGURE_CHUNK))
              for name, v in KNOWN_VOCABS.items()}
@@ -310,17 +343,17 @@ def report():
     chunked.backward()
     print(f"float64, N=256, H=32, V=4096, chunk 1000: loss naive {naive.item():.12f}, chunked {chunked.item():.12f}; "
           f"largest gradient difference {max((hidden.grad - grads[0]).abs().max().item(), (weight.grad - grads[1]).abs().max().item()):.1e}")
-    mib = 2 ** 20
+    mb = 1e6
     grads_bytes = (n * h + v * h) * 4
     print(f"\nPeak extra memory of forward + backward, N={n}, H={h}, V={v}, chunk {c}, float32, each in a fresh process")
-    print(f"(measured: the most memory resident at once during the run. It holds the {grads_bytes / mib:.0f} MiB of "
+    print(f"(measured: the most memory resident at once during the run. It holds the {grads_bytes / mb:.1f} MB of "
           "hidden.grad and weight.grad for chunked;\n naive allocates them after its peak. "
-          "Formula: your loss_memory_bytes, the temporaries only)")
-    measured = {}
+          "Formula: your loss_memory_bytes, the temporaries only. 1 MB = 10^6 bytes)")
+    results = measure_peaks(("naive", "chunked"), n, h, v, c, "float32", __name__.split(".")[0])
     for method, chunk in (("naive", None), ("chunked", c)):
-        result = measure_peak(method, n, h, v, c, "float32", __name__.split(".")[0])
-        measured[method] = result["peak_extra_bytes"]
-        print(f"  {method:8s} measured {measured[method] / mib:8.1f} MiB   formula {loss_memory_bytes(n, v, chunk) / mib:8.1f} MiB"
-              f"   loss {result['loss']:.6f}")
-    print(f"  chunked / naive measured: {measured['chunked'] / measured['naive']:.3f} (the target is at most 1/8 = 0.125); "
-          f"measured with {result['how']}")
+        result = results[method]
+        print(f"  {method:8s} measured {result['peak_extra_bytes'] / mb:8.1f} MB   formula "
+              f"{loss_memory_bytes(n, v, chunk) / mb:8.1f} MB   loss {result['loss']:.6f}")
+    ratio = results["chunked"]["peak_extra_bytes"] / results["naive"]["peak_extra_bytes"]
+    print(f"  chunked / naive measured: {ratio:.3f} (the target is at most 1/8 = 0.125); "
+          f"measured with {results['chunked']['how']}")

@@ -17,13 +17,21 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 from torch.overrides import TorchFunctionMode
 
-from kata.testing.expect import diagnose, expect_close, expect_raises, expect_shape, expect_true, fail, show
+from kata.testing.expect import Call, diagnose, expect_close, expect_refusals, expect_shape, expect_true, fail, show
 
 MODULE = "module08_large_vocab"
 # A wrong answer fails on the first example that shows it: no shrinking (slow with torch), one failure reported.
 QUICK_PROPERTY = settings(max_examples=25, phases=(Phase.explicit, Phase.generate))
 IGNORE = -100
 EXACT = {"rtol": 1e-10, "atol": 1e-10}  # float64: the chunked loss must equal the naive one
+INF = math.inf
+
+
+class Quiet(np.errstate):
+    """A mistaken -inf - (-inf) shows up as nan (for its diagnosis), not as a numpy warning; log 0 is -inf."""
+
+    def __init__(self):
+        super().__init__(over="ignore", invalid="ignore", divide="ignore", under="ignore")
 
 
 def inputs(n, h, v, seed=0, dtype=torch.float64, ignored=(), scale=3.0):
@@ -113,8 +121,40 @@ def unrescaled_lse(x, chunk_size):
     return m + np.log(s)
 
 
+def started_at_zero_lse(x, chunk_size):
+    """The online logsumexp started from a running max of 0 instead of -inf (right for values near 0 only)."""
+    x = np.asarray(x, dtype=float)
+    if (x > 0).any():
+        return logsumexp(x, axis=-1)  # the max moves past 0 and the start does no harm
+    with Quiet():
+        return np.log(np.exp(x).sum(axis=-1))  # every term measured against the max 0 it never leaves
+
+
+def last_chunk_dropped_lse(x, chunk_size):
+    """The online logsumexp whose loop stops one chunk early."""
+    x = np.asarray(x, dtype=float)
+    n = x.shape[-1]
+    stop = ((n - 1) // chunk_size) * chunk_size
+    with Quiet():
+        return logsumexp(x[..., :stop], axis=-1) if stop > 0 else np.full(x.shape[:-1], -np.inf)
+
+
+def online_mistakes(x, chunk_size):
+    x = np.asarray(x, dtype=float)
+    with Quiet():
+        forgot_max = logsumexp(x, axis=-1) - x.max(axis=-1)
+    return [(unrescaled_lse(x, chunk_size), NOT_RESCALED),
+            (forgot_max, "you forgot to add the running max back at the end: logsumexp = m + log s"),
+            (last_chunk_dropped_lse(x, chunk_size), "the last chunk was never read: the chunks start at 0, chunk_size, "
+                                                   "2*chunk_size, ... up to the end of x (the last may be shorter)")]
+
+
 NOT_RESCALED = ("the running sum was not rescaled when the running max changed: multiply the old sum by "
                 "exp(old max - new max) before adding the new chunk")
+STARTED_AT_ZERO = ("the running max started at 0, not at -inf: for values far below 0 every exp(x - 0) underflows to "
+                   "0 and log 0 = -inf. Start from the empty summary, a max of -inf and a sum of 0")
+MINUS_INF_CHUNK = ("a chunk of only -inf (masked logits): the new max is still -inf, and -inf - (-inf) is nan. "
+                   "Such a chunk adds nothing: measure against 0 while the max is -inf, so that every term is exp(-inf) = 0")
 
 
 class LargestTensor(TorchFunctionMode):
@@ -150,7 +190,7 @@ def expect_no_logits_matrix(largest, n, h, v, chunk_size, what):
                "Loop over token chunks too, rows = slice(start, start + chunk_size)")
     elif largest.numel == chunk_size * v:
         why = ("that is one token chunk against the whole vocabulary (chunk_size × V): the vocabulary is not chunked. "
-               "Take the vocabulary chunk_size words at a time too")
+               "Take the vocabulary chunk_size entries (rows of weight) at a time too")
     else:
         why = "that is bigger than one block"
     fail(f"{what} made a tensor of shape {largest.shape} (in {largest.op}) for N = {n} tokens, H = {h} and V = {v} "
@@ -162,11 +202,18 @@ def expect_no_logits_matrix(largest, n, h, v, chunk_size, what):
 
 @pytest.mark.task("8.1")
 def test_update_from_the_empty_start(mod):
-    new_max, new_sum = mod.logsumexp_update(-np.inf, 0.0, np.array([1.0, 2.0, 3.0]))
+    with Quiet():
+        new_max, new_sum = mod.logsumexp_update(-np.inf, 0.0, np.array([1.0, 2.0, 3.0]))
     expect_close(new_max, 3.0, "logsumexp_update(-inf, 0, [1, 2, 3])[0], the new max",
                  mistakes=[(-np.inf, "the new max is the larger of the old max and the chunk's max")])
     expect_close(new_sum, 1.503214724, "logsumexp_update(-inf, 0, [1, 2, 3])[1] = e^-2 + e^-1 + e^0",
-                 mistakes=[(math.exp(1) + math.exp(2) + math.exp(3), "measure each term against the new max: exp(x - max)")])
+                 mistakes=[(math.exp(1) + math.exp(2) + math.exp(3), "measure each term against the new max: exp(x - max)"),
+                           (np.inf, "the chunk's terms were measured against the old max (-inf): measure each against "
+                                    "the NEW max, exp(x - new max) <= 1"),
+                           (0.0, "the chunk's own terms are missing: add Σ exp(x - new max) over the chunk"),
+                           (np.nan, "the rescale factor is upside down: from the empty start exp(new max - (-inf)) is inf, "
+                                    "and 0 × inf = nan. The old terms shrink when the max grows: multiply the old sum "
+                                    "by exp(old max - new max)")])
 
 
 @pytest.mark.task("8.1")
@@ -189,18 +236,41 @@ def test_update_works_row_by_row(mod):
     new_max, new_sum = mod.logsumexp_update(running_max, running_sum, chunk)
     new_max = expect_shape(new_max, (2,), call + "[0]",
                            diagnoses={(): "take the chunk's max over its last axis only (axis=-1), one max per row"})
-    expect_close(new_max, [1.0, 5.0], call + "[0]")
+    expect_close(new_max, [1.0, 5.0], call + "[0]",
+                 mistakes=[([3.0, 5.0], "that used the max of the whole chunk, all rows together: take it over the "
+                                        "last axis only (axis=-1), one max per row")])
     expect_close(new_sum, [math.exp(-1) + 1 + math.exp(-1), 1 + math.exp(-3) + math.exp(-2)], call + "[1]",
                  mistakes=[([1 + 1 + math.exp(-1), 1 + math.exp(-3) + math.exp(-2)], NOT_RESCALED)])
 
 
 @pytest.mark.task("8.1")
-def test_update_refuses_mismatched_shapes(mod):
-    mod.logsumexp_update(np.zeros(2), np.ones(2), np.zeros((2, 3)))  # the function must work before its checks matter
-    expect_raises(ValueError, mod.logsumexp_update, np.zeros(3), np.ones(3), np.zeros((2, 3)),
-                  call="logsumexp_update(3 maxima, 3 sums, chunk of 2 rows)", why="there are 3 running values for 2 rows")
-    expect_raises(ValueError, mod.logsumexp_update, 0.0, 1.0, np.array([]),
-                  call="logsumexp_update(0, 1, [])", why="the chunk is empty")
+def test_update_with_a_chunk_of_only_minus_inf(mod):
+    """Masked logits: a chunk of nothing but -inf adds nothing (the old course gave nan here, issue 18)."""
+    with Quiet():
+        new_max, new_sum = mod.logsumexp_update(-INF, 0.0, np.array([-INF, -INF]))
+    expect_close(new_max, -INF, "logsumexp_update(-inf, 0, [-inf, -inf])[0]")
+    expect_close(new_sum, 0.0, "logsumexp_update(-inf, 0, [-inf, -inf])[1]", mistakes=[(np.nan, MINUS_INF_CHUNK)])
+    call = "logsumexp_update([-inf, 1], [0, 2], [[-inf, -inf], [-inf, 0]])"
+    with Quiet():
+        new_max, new_sum = mod.logsumexp_update(np.array([-INF, 1.0]), np.array([0.0, 2.0]),
+                                                np.array([[-INF, -INF], [-INF, 0.0]]))
+    expect_close(new_max, [-INF, 1.0], call + "[0]")
+    expect_close(new_sum, [0.0, 2.0 + math.exp(-1)], call + "[1]",
+                 mistakes=[([np.nan, 2.0 + math.exp(-1)], MINUS_INF_CHUNK)])
+    with Quiet():
+        new_max, new_sum = mod.logsumexp_update(0.0, 1.0, np.array([-INF, 2.0]))
+    expect_close(new_sum, math.exp(-2) + 1.0, "logsumexp_update(0, 1, [-inf, 2])[1]: a masked entry adds exp(-inf) = 0")
+
+
+@pytest.mark.task("8.1")
+def test_update_refuses_bad_input(mod):
+    expect_refusals(mod.logsumexp_update, works=Call(np.zeros(2), np.ones(2), np.zeros((2, 3))), refuses=[
+        (Call(np.zeros(3), np.ones(3), np.zeros((2, 3)), shown="logsumexp_update(3 maxima, 3 sums, chunk of 2 rows)"),
+         "there are 3 running values for 2 rows"),
+        (Call(0.0, 1.0, np.array([])), "the chunk is empty"),
+        (Call(0.0, 1.0, np.array([1.0, np.nan])), "a value is NaN"),
+        (Call(0.0, 1.0, np.array([1.0, INF])), "a value is +inf"),
+        (Call(0.0, -1.0, np.array([1.0])), "a running sum of exponentials is never negative")])
 
 
 # --- 8.2 online_logsumexp ------------------------------------------------------------
@@ -211,7 +281,7 @@ def test_online_logsumexp_equals_scipy_when_the_max_keeps_growing(mod):
     x = np.arange(10.0)  # every chunk holds a new max: the rescaling must happen each time
     for chunk_size in (1, 3, 4, 10, 25):
         expect_close(mod.online_logsumexp(x, chunk_size), logsumexp(x), f"online_logsumexp(arange(10), {chunk_size})",
-                     rtol=1e-12, atol=1e-12, mistakes=[(unrescaled_lse(x, chunk_size), NOT_RESCALED)])
+                     rtol=1e-12, atol=1e-12, mistakes=online_mistakes(x, chunk_size))
 
 
 @pytest.mark.task("8.2")
@@ -228,25 +298,63 @@ def test_online_logsumexp_reduces_over_the_last_axis(mod):
     got = expect_shape(mod.online_logsumexp(x, 4), (3,), call,
                        diagnoses={(): "you reduced over everything: one logsumexp per row, over axis=-1",
                                   (11,): "you reduced over axis 0: reduce over the last axis"})
-    expect_close(got, logsumexp(x, axis=-1), call, rtol=1e-12, mistakes=[(unrescaled_lse(x, 4), NOT_RESCALED)])
+    expect_close(got, logsumexp(x, axis=-1), call, rtol=1e-12, mistakes=online_mistakes(x, 4))
+
+
+@pytest.mark.task("8.2")
+def test_online_logsumexp_of_values_far_below_zero(mod):
+    x = np.array([-10000.0, -10001.0, -10002.0])
+    with Quiet():
+        got = mod.online_logsumexp(x, 2)
+    expect_close(got, -9999.592394035555, "online_logsumexp([-10000, -10001, -10002], 2)", rtol=1e-12,
+                 mistakes=[(-np.inf, STARTED_AT_ZERO)])
+
+
+@pytest.mark.task("8.2")
+def test_online_logsumexp_of_masked_values(mod):
+    """Issue 18: online_logsumexp([-inf, 0], 1) gave nan; scipy gives 0.0."""
+    with Quiet():
+        expect_close(mod.online_logsumexp(np.array([-INF, 0.0]), 1), 0.0, "online_logsumexp([-inf, 0], 1)",
+                     mistakes=[(np.nan, MINUS_INF_CHUNK)])
+        expect_close(mod.online_logsumexp(np.array([-INF, -INF, -INF]), 2), -INF, "online_logsumexp([-inf, -inf, -inf], 2)",
+                     mistakes=[(np.nan, MINUS_INF_CHUNK)])
+        x = np.array([[-INF, -INF, 1.0], [-INF, -INF, -INF]])
+        expect_close(mod.online_logsumexp(x, 2), [1.0, -INF], "online_logsumexp([[-inf, -inf, 1], [-inf, -inf, -inf]], 2)",
+                     mistakes=[([np.nan, np.nan], MINUS_INF_CHUNK), ([1.0, np.nan], MINUS_INF_CHUNK)])
+
+
+@st.composite
+def values_at_any_scale(draw):
+    """1-30 values: moderate ones shifted far up or down (±1e4, past exp's float64 range), some -inf, or all -inf."""
+    n = draw(st.integers(1, 30))
+    x = np.asarray(draw(st.lists(st.floats(-50.0, 50.0), min_size=n, max_size=n)))
+    x = x + draw(st.sampled_from([0.0, -1e4, 1e4, -800.0, 750.0]))
+    masked = np.asarray(draw(st.lists(st.sampled_from([False, False, True]), min_size=n, max_size=n)))
+    if draw(st.sampled_from([False, False, False, False, True])):
+        masked[:] = True
+    x[masked] = -INF
+    return x
 
 
 @pytest.mark.task("8.2")
 @QUICK_PROPERTY
-@given(values=st.lists(st.floats(-50, 50), min_size=1, max_size=30), chunk_size=st.integers(1, 12))
-def test_online_logsumexp_equals_scipy_for_any_chunking(mod, values, chunk_size):
-    x = np.asarray(values)
-    expect_close(mod.online_logsumexp(x, chunk_size), logsumexp(x), f"online_logsumexp({show(x)}, {chunk_size})",
-                 rtol=1e-12, atol=1e-12, mistakes=[(unrescaled_lse(x, chunk_size), NOT_RESCALED)])
+@given(x=values_at_any_scale(), chunk_size=st.integers(1, 12))
+def test_online_logsumexp_equals_scipy_for_any_chunking(mod, x, chunk_size):
+    with Quiet():
+        got = mod.online_logsumexp(x, chunk_size)
+        expected = logsumexp(x)
+        mistakes = online_mistakes(x, chunk_size) + [(started_at_zero_lse(x, chunk_size), STARTED_AT_ZERO),
+                                                     (np.nan, MINUS_INF_CHUNK)]
+    expect_close(got, expected, f"online_logsumexp({show(x)}, {chunk_size})", rtol=1e-12, atol=1e-12, mistakes=mistakes)
 
 
 @pytest.mark.task("8.2")
 def test_online_logsumexp_refuses_bad_input(mod):
-    mod.online_logsumexp(np.zeros(3), 2)  # the function must work before its checks matter
-    expect_raises(ValueError, mod.online_logsumexp, np.zeros(3), 0, call="online_logsumexp(x, 0)",
-                  why="a chunk of 0 values never gets anywhere")
-    expect_raises(ValueError, mod.online_logsumexp, np.array([]), 2, call="online_logsumexp([], 2)",
-                  why="the logsumexp of nothing is undefined")
+    expect_refusals(mod.online_logsumexp, works=Call(np.zeros(3), 2), refuses=[
+        (Call(np.zeros(3), 0, shown="online_logsumexp(x, 0)"), "a chunk of 0 values never gets anywhere"),
+        (Call(np.array([]), 2), "the logsumexp of nothing is undefined"),
+        (Call(np.array([0.0, np.nan]), 2), "a value is NaN"),
+        (Call(np.array([0.0, INF]), 2), "a value is +inf")])
 
 
 # --- 8.3 streaming_logsumexp ---------------------------------------------------------------
@@ -262,7 +370,9 @@ def test_streaming_logsumexp_equals_torch_logsumexp_of_the_full_logits(mod):
         got = mod.streaming_logsumexp(hidden, weight, chunk_size)
         expect_true(isinstance(got, torch.Tensor), f"{call} returned {type(got).__name__}: return a torch tensor")
         expect_close(got, expected.numpy(), call, **EXACT, shape_diagnoses={(): "one logsumexp per token: reduce over dim=-1 only"},
-                     mistakes=[(unrescaled_lse(logits.numpy(), chunk_size), NOT_RESCALED)])
+                     mistakes=[(unrescaled_lse(logits.numpy(), chunk_size), NOT_RESCALED),
+                               (np.full(6, -np.inf), "the running max was never updated: it stays -inf, so every "
+                                                     "result is -inf. Carry the new max into the next chunk")])
         expect_true(got.dtype == torch.float64, f"{call} returned {got.dtype}: keep the dtype of hidden (float64 here)")
 
 
@@ -270,10 +380,21 @@ def test_streaming_logsumexp_equals_torch_logsumexp_of_the_full_logits(mod):
 def test_streaming_logsumexp_is_stable_at_large_logits(mod):
     hidden = torch.tensor([[100.0], [-100.0]], dtype=torch.float32)
     weight = torch.tensor([[1.0], [2.0], [3.0], [4.0], [5.0]], dtype=torch.float32)
-    expected = torch.logsumexp(hidden @ weight.T, dim=-1)  # [500.018, -99.541]
+    expected = torch.logsumexp(hidden @ weight.T, dim=-1)  # [500, -100] (to float32's precision)
+    low_row_from_zero = float(torch.log(torch.exp(hidden[1] @ weight.T).sum()))  # a running max started at 0 never moves
     expect_close(mod.streaming_logsumexp(hidden, weight, 2), expected.numpy(),
                  "streaming_logsumexp of logits up to 500 in float32, chunk 2", rtol=1e-6,
-                 mistakes=[([np.inf, float(expected[1])], "exp(500) overflows: subtract the running max first")])
+                 mistakes=[([np.inf, float(expected[1])], "exp(500) overflows: subtract the running max first"),
+                           ([float(expected[0]), low_row_from_zero], STARTED_AT_ZERO)])
+
+
+@pytest.mark.task("8.3")
+def test_streaming_logsumexp_of_very_negative_logits(mod):
+    hidden = torch.tensor([[-100.0]], dtype=torch.float64)
+    weight = torch.tensor([[100.0], [100.01], [100.02]], dtype=torch.float64)  # logits -10000, -10001, -10002
+    expect_close(mod.streaming_logsumexp(hidden, weight, 2), [-9999.592394035555],
+                 "streaming_logsumexp(hidden [[-100]], weight [[100], [100.01], [100.02]], 2)", rtol=1e-12,
+                 mistakes=[([-np.inf], STARTED_AT_ZERO)])
 
 
 # --- 8.4 chunked_cross_entropy_forward ----------------------------------------------------------------
@@ -346,16 +467,15 @@ def test_forward_equals_torch_for_any_sizes_chunks_and_masks(mod, n, v, chunk_si
 @pytest.mark.task("8.4")
 def test_forward_refuses_bad_input(mod):
     hidden, weight, targets = inputs(4, 3, 6)
-    mod.chunked_cross_entropy_forward(hidden, weight, targets, 2)  # the function must work before its checks matter
-    expect_raises(ValueError, mod.chunked_cross_entropy_forward, hidden, weight[:, :2], targets, 2,
-                  call="chunked_cross_entropy_forward(hidden (4, 3), weight (6, 2), ...)", why="H differs: 3 vs 2")
-    expect_raises(ValueError, mod.chunked_cross_entropy_forward, hidden, weight, torch.tensor([0, 1, 6, 2]), 2,
-                  call="chunked_cross_entropy_forward(..., targets [0, 1, 6, 2], ...) with V = 6",
-                  why="class 6 does not exist")
-    expect_raises(ValueError, mod.chunked_cross_entropy_forward, hidden, weight, targets[:3], 2,
-                  call="chunked_cross_entropy_forward(4 tokens, 3 targets)", why="there must be one target per token")
-    expect_raises(ValueError, mod.chunked_cross_entropy_forward, hidden, weight, targets, 0,
-                  call="chunked_cross_entropy_forward(..., chunk_size=0)", why="a chunk must hold at least one row")
+    expect_refusals(mod.chunked_cross_entropy_forward, works=Call(hidden, weight, targets, 2), refuses=[
+        (Call(hidden, weight[:, :2], targets, 2, shown="chunked_cross_entropy_forward(hidden (4, 3), weight (6, 2), ...)"),
+         "H differs: 3 vs 2"),
+        (Call(hidden, weight, torch.tensor([0, 1, 6, 2]), 2,
+              shown="chunked_cross_entropy_forward(..., targets [0, 1, 6, 2], ...) with V = 6"), "class 6 does not exist"),
+        (Call(hidden, weight, targets[:3], 2, shown="chunked_cross_entropy_forward(4 tokens, 3 targets)"),
+         "there must be one target per token"),
+        (Call(hidden, weight, targets, 0, shown="chunked_cross_entropy_forward(..., chunk_size=0)"),
+         "a chunk must hold at least one row")])
 
 
 # --- 8.5 the backward pass -------------------------------------------------------------------------------
@@ -417,6 +537,20 @@ def test_backward_equals_torch_autograd_in_float64(mod):
 
 
 @pytest.mark.task("8.5")
+def test_backward_of_the_lessons_check_value(mod):
+    hidden = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    weight = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    targets = torch.tensor([0])
+    got = mod.chunked_cross_entropy_backward(hidden, weight, targets, torch.logsumexp(hidden @ weight.T, -1), 1, IGNORE, 1.0)
+    expect_pair(got, "chunked_cross_entropy_backward(hidden [[1, 0]], weight [[1, 0], [0, 1]], [0], chunk_size=1)",
+                "grad_hidden, grad_weight", "the gradients of hidden (N, H) and of weight (V, H)")
+    p = 1 / (1 + math.e)  # softmax([1, 0])[1] = 0.268941
+    expect_gradients(got, (torch.tensor([[-p, p]], dtype=torch.float64), torch.tensor([[-p, 0.0], [p, 0.0]], dtype=torch.float64)), gradient_mistakes(hidden, weight, targets),
+                     "chunked_cross_entropy_backward(hidden [[1, 0]], weight [[1, 0], [0, 1]], targets [0], chunk_size=1)",
+                     **EXACT)
+
+
+@pytest.mark.task("8.5")
 def test_loss_backward_fills_both_gradients_like_the_naive_loss(mod):
     hidden, weight, targets = inputs(10, 4, 26, seed=8, ignored=(0, 1, 2, 9))
     _, gh, gw = naive(hidden, weight, targets, grad_loss=2.5)
@@ -454,7 +588,7 @@ def test_backward_recomputes_in_blocks(mod):
 
 @pytest.mark.task("8.6")
 def test_memory_formula_at_the_benchmark_sizes(mod):
-    naive_bytes = 3 * 2048 * 32768 * 4  # 805,306,368 = 768 MiB
+    naive_bytes = 3 * 2048 * 32768 * 4  # 805,306,368 bytes = 805 MB
     expect_close(mod.loss_memory_bytes(2048, 32768, None, torch.float32), naive_bytes,
                  "loss_memory_bytes(2048, 32768, None, float32)", rtol=0, atol=0.5,
                  mistakes=[(naive_bytes / 4, "that counts numbers, not bytes: multiply by the element size (4 for float32)"),
@@ -489,11 +623,9 @@ def test_gemma2_naive_loss_needs_tens_of_gigabytes(mod):
 
 @pytest.mark.task("8.6")
 def test_memory_formula_refuses_bad_input(mod):
-    mod.loss_memory_bytes(4, 8, 2, torch.float32)  # the function must work before its checks matter
-    expect_raises(ValueError, mod.loss_memory_bytes, 4, 8, 2, torch.int64, call="loss_memory_bytes(..., torch.int64)",
-                  why="the loss is computed in a floating dtype")
-    expect_raises(ValueError, mod.loss_memory_bytes, 0, 8, 2, torch.float32, call="loss_memory_bytes(0, 8, ...)",
-                  why="there are no tokens")
+    expect_refusals(mod.loss_memory_bytes, works=Call(4, 8, 2, torch.float32), refuses=[
+        (Call(4, 8, 2, torch.int64, shown="loss_memory_bytes(..., torch.int64)"), "the loss is computed in a floating dtype"),
+        (Call(0, 8, 2, torch.float32, shown="loss_memory_bytes(0, 8, ...)"), "there are no tokens")])
 
 
 @pytest.mark.task("8.6")

@@ -6,11 +6,11 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from kata.given.plots import COLOURS, MARKERS, new_figure
 
-UNITS = [(2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB"), (1, "B")]
+UNITS = [(10 ** 9, "GB"), (10 ** 6, "MB"), (10 ** 3, "kB"), (1, "B")]  # decimal, as the lesson and its sources
 
 
 def human_bytes(n: float) -> str:
-    """1536 -> '1.5 KiB'; powers of 1024, at most 3 significant digits."""
+    """1500 -> '1.5 kB'; powers of 1000 (1 GB = 10^9 bytes), at most 3 significant digits."""
     for size, unit in UNITS:
         if n >= size:
             value = n / size
@@ -35,27 +35,27 @@ def memory_vs_vocab(vocabs, curves, known, n_tokens, chunk_size):
         ax.axvline(vocab, color="0.6", lw=1, ls=":", zorder=0)
         ax.plot([vocab, vocab], [naive, chunked], "*", color="black", ms=13, zorder=5)
         # labels sit in the empty band between the curves, left of their dotted line, staggered
-        ax.text(vocab / 1.08, 2.0 ** (26 + 2 * index), f"{model}\nV = {vocab:,}\nnaive: {human_bytes(naive)}",
+        ax.text(vocab / 1.08, 10.0 ** (7.9 + 0.6 * index), f"{model}\nV = {vocab:,}\nnaive: {human_bytes(naive)}",
                 ha="right", va="center", fontsize=9, bbox=box)
     last = list(known.values())[-1]
-    ax.annotate(f"chunked: {human_bytes(last[2])} at every V ≥ {chunk_size}, "
+    ax.annotate(f"chunked: {human_bytes(last[2])} at every V ≥ {chunk_size:,}, "
                 f"{last[1] / last[2]:,.0f}× less than naive at V = {last[0]:,}",
                 (last[0], last[2]), xytext=(-4, -16), textcoords="offset points", ha="right", va="top", fontsize=9,
                 bbox=box)
     ax.plot([], [], "*", color="black", ms=11, label="vocabularies of real models")
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log", base=2)
+    ax.set_yscale("log", base=10)
     ax.xaxis.set_major_locator(FixedLocator([float(v) for v in vocabs]))
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1024:g}k"))
-    ticks = [2.0 ** k for k in range(20, 37, 2)]  # 1 MiB ... 64 GiB
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ticks = [10.0 ** k for k in range(6, 12)]  # 1 MB ... 100 GB
     ax.yaxis.set_major_locator(FixedLocator(ticks))
     ax.yaxis.set_minor_locator(NullLocator())
     ax.yaxis.set_major_formatter(FuncFormatter(lambda b, _: human_bytes(b)))
-    ax.set_ylim(2 ** 20, 2 ** 37)
+    ax.set_ylim(10 ** 6, 2 * 10 ** 11)
     ax.set_xlim(vocabs[0] / 1.3, vocabs[-1] * 1.3)
-    ax.set_xlabel("vocabulary size V  [words; log scale, k = 1024]")
-    ax.set_ylabel("memory of the loss's temporaries  [bytes, log scale]")
+    ax.set_xlabel("vocabulary size V  [tokens; log scale]")
+    ax.set_ylabel("memory of the loss's temporaries  [log scale; 1 GB = 10⁹ B]")
     ax.set_title(f"Naive loss memory grows with V; chunked stays flat (N = {n_tokens:,} tokens, float32)",
                  fontsize=11)
     ax.grid(alpha=0.3)
