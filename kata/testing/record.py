@@ -43,7 +43,9 @@ def pytest_configure(config):
 
 
 def numbers(value):
-    """``value`` as nested float arrays, or None if it is not made of numbers."""
+    """``value`` as nested float arrays, or None if it is not made of numbers (a model is its parameters)."""
+    if hasattr(value, "state_dict") and hasattr(value, "parameters"):  # a torch model: compare its weights
+        return [numbers(tensor) for tensor in value.state_dict().values()]
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
     if isinstance(value, (bool, np.bool_)):
