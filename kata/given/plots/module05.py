@@ -11,8 +11,11 @@ BOX = {"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.7", "alpha": 0.9}
 STYLES = ["-", "--"]
 
 
-def loss_curves(histories, uniform, lr):
-    """One loss curve per model over the epochs, with the loss of a uniform guess (log C)."""
+def loss_curves(histories, uniform, lr, largest_input):
+    """One loss curve per model over the epochs, with the loss of a uniform guess (log C).
+
+    largest_input: the largest |coordinate| of the data, quoted by the note on a high first loss.
+    """
     fig = new_figure()
     ax = fig.add_subplot()
     epochs = None
@@ -24,7 +27,7 @@ def loss_curves(histories, uniform, lr):
     first_name, first_losses = next(iter(histories.items()))
     if first_losses[0] > uniform:
         ax.annotate(f"the {first_name.split(':')[0]} model starts above log 3: its random weights\n"
-                    "times inputs as large as 4 make confident random guesses",
+                    f"times inputs as large as {largest_input:.1f} make confident random guesses",
                     (0, first_losses[0]), xytext=(10, 1.75), fontsize=10, va="center", bbox=BOX,
                     arrowprops={"arrowstyle": "-", "color": "black", "lw": 0.8})
     ax.axhline(uniform, color="0.35", ls=":", lw=1.5)
@@ -34,7 +37,7 @@ def loss_curves(histories, uniform, lr):
     ax.set_ylim(0, None)
     ax.set_xlabel("epoch (one full-batch gradient step each)")
     ax.set_ylabel("mean cross-entropy on the 900 points  [nats]")
-    ax.set_title(f"Training loss, SGD lr = {lr:g}: both fall fast, the MLP ends lower")
+    ax.set_title(f"Full-batch gradient descent, lr = {lr:g}: both losses fall fast, the MLP's ends lower")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
     return fig
@@ -62,5 +65,5 @@ def decision_regions(panels, X, y, epochs):
     axes[0].legend(loc="lower left", title="true class (shaded: predicted)", fontsize=9, title_fontsize=9,
                    framealpha=0.9, markerscale=1.6)
     fig.suptitle("Decision regions (shaded: the predicted class): straight cuts for the linear model, "
-                 "bent ones for the MLP", fontsize=13)
+                 "slightly bent ones for the MLP", fontsize=13)
     return fig
