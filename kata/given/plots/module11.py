@@ -1,4 +1,8 @@
-"""Drawing for module 11: training curves, misclassified digits, CE of fixed examples."""
+"""Drawing for module 11: training curves, misclassified digits, CE of fixed examples, batch sizes.
+
+The titles that describe a run's data are computed from the data (``ce_story``),
+so what a title says is true of the run it shows.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,18 @@ import numpy as np
 from kata.given.plots import COLOURS, MARKERS, new_figure
 
 LOG10 = math.log(10)
+LOG2 = math.log(2)
 CE_FLOOR = 1e-4  # a CE this small is drawn at the floor of the log axis
+RISE = 1.1  # validation CE "rises" when it ends more than 10% above its lowest value
+
+
+def ce_story(val_ce) -> str:
+    """What the validation CE does after its lowest point, in a few words that are true of ``val_ce``."""
+    val_ce = np.asarray(val_ce, dtype=float)
+    best = int(np.argmin(val_ce))
+    if best < len(val_ce) - 1 and val_ce[-1] > RISE * val_ce[best]:
+        return f"validation CE is lowest at epoch {best}, then rises"
+    return "validation CE levels off"
 
 
 def _chance_line(ax, label=True):
@@ -39,11 +54,13 @@ def training_curves(history, data_name):
                    (best, history["val_ce"][best]), xytext=(0.62, 0.72), textcoords="axes fraction", ha="right",
                    fontsize=9, color=COLOURS[2], arrowprops={"arrowstyle": "->", "color": COLOURS[2], "lw": 0.8})
     ax_ce.set_ylabel("mean cross-entropy  [nats, log scale]")
-    ax_ce.set_title("Cross-entropy: train keeps falling, validation levels off")
+    ax_ce.set_title(f"Training CE falls to {history['train_ce'][-1]:.2g} nats;\n{ce_story(history['val_ce'])}",
+                    fontsize=11)
     ax_ce.legend(loc="lower left")
     ax_acc.set_ylim(0, 1.02)
     ax_acc.set_ylabel("accuracy  [fraction correct]")
-    ax_acc.set_title("Accuracy stops moving long before CE does")
+    ax_acc.set_title(f"Accuracy barely moves after epoch {best}:\nvalidation between "
+                     f"{min(history['val_acc'][best:]):.3f} and {max(history['val_acc'][best:]):.3f}", fontsize=11)
     ax_acc.annotate(f"final: train {history['train_acc'][-1]:.3f}, validation {history['val_acc'][-1]:.3f}",
                     (0.97, 0.3), xycoords="axes fraction", ha="right", fontsize=9,
                     bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.7"})
@@ -69,7 +86,8 @@ def misclassified(images, true, predicted, ce, accuracy, n_test, columns=7):
             continue
         _digit(ax, images[k])
         q = math.exp(-float(ce[k]))
-        ax.set_title(f"true {int(true[k])}, guess {int(predicted[k])}\nCE {float(ce[k]):.2f} nats\nq(true) = {q:.3f}",
+        q_text = f"{q:.3f}" if q >= 0.001 else f"{q:.1e}"
+        ax.set_title(f"true {int(true[k])}, guess {int(predicted[k])}\nCE {float(ce[k]):.2f} nats\nq(true) = {q_text}",
                      fontsize=10)
         for spine in ax.spines.values():
             spine.set_edgecolor(COLOURS[1])
@@ -83,8 +101,15 @@ def misclassified(images, true, predicted, ce, accuracy, n_test, columns=7):
     return fig
 
 
-def tracked_examples(tracked_ce, images, labels, indices):
-    """CE of a few fixed validation digits per epoch (log scale), with the digits beside it."""
+def _nats(value) -> str:
+    return f"{value:.2g}" if value >= CE_FLOOR else f"< {CE_FLOOR:g}"
+
+
+def tracked_examples(tracked_ce, images, labels, indices, roles=False):
+    """CE of a few fixed validation digits per epoch (log scale), with the digits beside it.
+
+    roles: the digits were chosen for the roles the title names (easy, doubtful, mistakes).
+    """
     tracked_ce = np.asarray(tracked_ce, dtype=float)
     n = tracked_ce.shape[1]
     fig = new_figure(10, 5.2)
@@ -94,7 +119,7 @@ def tracked_examples(tracked_ce, images, labels, indices):
     for j in range(n):
         colour, marker = COLOURS[j % len(COLOURS)], MARKERS[j % len(MARKERS)]
         ax.plot(epochs, np.maximum(tracked_ce[:, j], CE_FLOOR), color=colour, marker=marker, ms=5, lw=1.6,
-                label=f"validation #{indices[j]}: a {int(labels[j])}")
+                label=f"#{indices[j]}: a {int(labels[j])}, last CE {_nats(tracked_ce[-1, j])}")
         thumb = fig.add_subplot(grid[j, 1])
         _digit(thumb, images[j])
         thumb.set_ylabel(f"#{indices[j]}", rotation=0, ha="right", va="center", fontsize=9, color=colour)
@@ -102,15 +127,49 @@ def tracked_examples(tracked_ce, images, labels, indices):
         for spine in thumb.spines.values():
             spine.set_edgecolor(colour)
             spine.set_linewidth(2.5)
-    ax.axhline(LOG10, color="0.4", ls="--", lw=1, zorder=1, label="uniform guess: log 10 = 2.303 nats")
-    ax.axhline(math.log(2), color="0.6", ls=":", lw=1.2, zorder=1, label="log 2: below it q(true) > 0.5, surely right")
+    ax.axhline(LOG10, color="0.4", ls="--", lw=1, zorder=1, label="log 10 = 2.303: a uniform guess")
+    ax.axhline(LOG2, color="0.6", ls=":", lw=1.2, zorder=1, label="log 2 = 0.693: q(true) = 0.5")
     ax.set_yscale("log")
-    ax.set_ylim(CE_FLOOR * 0.8, 30)
+    ax.set_ylim(1e-6, 40)  # the room below the floor holds the legend
     ax.set_xlim(-0.5, epochs[-1] + 0.5)
     ax.set_xlabel("epoch (0 = untrained)")
     ax.set_ylabel(f"cross-entropy of the example  [nats, log scale]\n(values below {CE_FLOOR:g} drawn at {CE_FLOOR:g})")
-    ax.set_title("The CE of five validation digits as the MLP trains:\n"
-                 "easy ones fall to ~0, ambiguous ones hover, confident mistakes climb", fontsize=11)
+    ax.set_title(f"The CE of {n} validation digits as the MLP trains" + (
+        ": easy ones fall towards 0,\na doubtful one swings around log 2, confident mistakes climb" if roles
+        else "\n(log 2: the network torn between two digits; log 10: a uniform guess)"), fontsize=11)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.06), fontsize=9, ncol=2, framealpha=0.95)
+    ax.axhspan(1e-6, CE_FLOOR * 0.8, color="0.95", zorder=0)
+    ax.legend(loc="lower left", fontsize=9, ncol=2, framealpha=0.95)
+    return fig
+
+
+def batch_sizes(histories, n_train, lr):
+    """Left: training CE against epochs for each batch size; right: the same against optimizer steps."""
+    fig = new_figure(10, 4.6)
+    ax_epoch, ax_step = fig.subplots(1, 2, sharey=True)
+    for k, (size, history) in enumerate(sorted(histories.items())):
+        colour, marker = COLOURS[k % len(COLOURS)], MARKERS[k % len(MARKERS)]
+        train_ce = np.asarray(history["train_ce"], dtype=float)
+        epochs = np.arange(len(train_ce))
+        steps_per_epoch = math.ceil(n_train / size)
+        label = f"batch {size} ({steps_per_epoch} step{'s' if steps_per_epoch > 1 else ''} per epoch)"
+        ax_epoch.plot(epochs, train_ce, color=colour, marker=marker, ms=4, lw=1.6, label=label)
+        ax_step.plot(np.maximum(epochs * steps_per_epoch, 0.7), train_ce, color=colour, marker=marker, ms=4, lw=1.6,
+                     label=label)
+    lowest = min(float(np.min(h["train_ce"])) for h in histories.values())
+    for ax in (ax_epoch, ax_step):
+        ax.set_yscale("log")
+        ax.set_ylim(max(CE_FLOOR, lowest / 2), 5)
+        ax.grid(alpha=0.3)
+        _chance_line(ax, label=ax is ax_epoch)
+    ax_epoch.set_xlabel("epoch (0 = untrained)")
+    ax_epoch.set_ylabel("training cross-entropy  [nats, log scale]")
+    ax_epoch.set_title("Per epoch: smaller batches fall faster at first\n(more steps per epoch; the smallest are noisy)",
+                       fontsize=11)
+    ax_epoch.legend(loc="lower left", fontsize=9)
+    ax_step.set_xscale("log")
+    ax_step.set_xlabel("optimizer steps  [log scale; 0 drawn at 0.7]")
+    ax_step.set_title("Per optimizer step: larger batches fall faster\n(each step averages over more digits)", fontsize=11)
+    fig.suptitle(f"The MLP on {n_train} training digits, Adam at one learning rate ({lr:g}): "
+                 "how quickly CE falls depends on the batch size", fontsize=12)
     return fig
