@@ -202,7 +202,11 @@ def expect_close(
         why = ("NaN comes from 0·log 0, ∞ − ∞ or ∞/∞ somewhere: look for a log of zero, or an exp that "
                "overflowed to inf")
     elif why is None and np.isinf(value).any():
-        why = "an infinity usually means log 0 or an overflowing exp"
+        value_array, wanted = np.asarray(value, dtype=float), np.broadcast_to(expected_array, np.shape(value))
+        if (np.isinf(value_array) & np.isfinite(wanted)).any():
+            why = "an infinity usually means log 0 or an overflowing exp"
+        elif (np.isinf(value_array) & np.isinf(wanted) & (np.sign(value_array) != np.sign(wanted))).any():
+            why = "an infinity came back with the wrong sign: look for a sign that is flipped"
     message = f"{call} returned {show(value)}, expected {show(expected)}"
     if where is not None and np.asarray(value).size > 8:
         message += f" (first difference at index {where[0]}: {show(where[1])} instead of {show(where[2])})"

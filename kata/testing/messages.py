@@ -138,13 +138,19 @@ def _body_without_todo(source: str, function: str) -> list[str] | None:
     return None
 
 
-def learner_frame(traceback_entries) -> tuple[str, int, str] | None:
-    """(file, line, function) of the deepest frame in the code under test."""
-    found = None
+def learner_frame(traceback_entries, target: str | None = None) -> tuple[str, int, str] | None:
+    """(file, line, function) of the deepest frame in the code under test.
+
+    The deepest frame of ``target``'s own folder wins: when the course's version of
+    another task stands in (isolation) and raises, the learner is sent to their own
+    line that called it, not into reference/.
+    """
+    found = {}
     for entry in traceback_entries:
-        if course_folder_of(str(entry.path)) is not None:
-            found = (short_path(entry.path), entry.lineno + 1, entry.name)
-    return found
+        folder = course_folder_of(str(entry.path))
+        if folder is not None:
+            found[folder] = (short_path(entry.path), entry.lineno + 1, entry.name)
+    return found.get(target) or found.get("exercises") or found.get("reference")
 
 
 def figure_line(text: str) -> str:
@@ -198,7 +204,9 @@ def describe(excinfo, item=None, task_under_test: str | None = None) -> tuple[st
         example = f" [{first_line(notes[0])}]" if notes else ""
         message = text.strip() or "a check failed"
         return "check", " ".join(message.split()) + example
-    where = learner_frame(excinfo.traceback)
+    import os
+
+    where = learner_frame(excinfo.traceback, os.environ.get("KATA_TARGET", "exercises") or "exercises")
     location = f" at {where[0]} line {where[1]}, in {where[2]}()" if where else ""
     if excinfo.typename == "RuntimeWarning":
         return "error", f"numpy warned '{first_line(text)}'{location}: {numpy_warning_meaning(text)}"

@@ -291,6 +291,13 @@ def pytest_runtest_makereport(item, call):
     return result
 
 
+def pytest_report_teststatus(report, config):
+    """A test whose set-up failed (a shared fixture raised its TODO) counts as failed, not as pytest's 'error'."""
+    if report.when == "setup" and report.failed:
+        return "failed", "F", "FAILED"
+    return None
+
+
 def pytest_collection_modifyitems(session, config, items):
     """Tests run in the course's order: by module, then by task (file order within a task).
 
