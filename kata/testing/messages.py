@@ -210,6 +210,9 @@ def describe(excinfo, item=None, task_under_test: str | None = None) -> tuple[st
     location = f" at {where[0]} line {where[1]}, in {where[2]}()" if where else ""
     if excinfo.typename == "RuntimeWarning":
         return "error", f"numpy warned '{first_line(text)}'{location}: {numpy_warning_meaning(text)}"
+    if isinstance(error, MemoryError) or "DefaultCPUAllocator: can't allocate memory" in text:
+        return "error", (f"the code asked for more memory than the tests allow{location}: is an array (a histogram, "
+                         "a table, a grid) far bigger than the inputs need?")
     return "error", f"{excinfo.typename}: {first_line(text)}{location}"
 
 

@@ -56,8 +56,33 @@ def target_package() -> str:
     return os.environ.get("KATA_TARGET", "exercises") or "exercises"
 
 
+MEMORY_CAP_BYTES = 8 * 2**30  # far above what any test needs (module 8's naive loss: under 1 GB)
+
+
+def _cap_memory() -> None:
+    """A runaway allocation (an array billions long) raises MemoryError, which becomes one sentence,
+    instead of filling the machine until the system kills the whole run without a word.
+
+    Linux only: RLIMIT_DATA counts private mappings, which is where numpy's and torch's arrays live.
+    The cap is the smaller of 8 GiB and half the machine's memory, and never raises an existing limit.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import resource
+
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        cap = min(MEMORY_CAP_BYTES, total // 2)
+        soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if soft == resource.RLIM_INFINITY or soft > cap:
+            resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+    except (ImportError, OSError, ValueError):
+        pass
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    _cap_memory()
     if target_package() not in course.TARGETS:
         raise pytest.UsageError(
             f"KATA_TARGET={target_package()!r} is not a target: use 'exercises' (your code) or 'reference'."

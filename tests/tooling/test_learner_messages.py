@@ -53,6 +53,10 @@ ACCIDENTS = {
         lambda s: s.replace("from kata.given.checks import", "from kata.validate import", 1),
         "imports kata.validate, which this version of the course moved to kata.given.checks",
     ),
+    "a runaway allocation": (
+        lambda s: s.replace('raise TODO("1.1")', "return np.ones(2**36)  # 512 GiB", 1),
+        "the code asked for more memory than the tests allow at exercises/module01_cross_entropy.py line",
+    ),
     "an import that fails inside an existing file": (
         lambda s: s.replace("import numpy as np\n", "import numpy as np\nimport no_such_package_here\n", 1),
         "could not be imported: No module named 'no_such_package_here'",
