@@ -9,6 +9,7 @@ The values of known mistakes are computed along the path the lesson teaches
 
 import contextlib
 import math
+import traceback
 import warnings
 
 import numpy as np
@@ -17,7 +18,18 @@ import scipy.special
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.testing.expect import Call, expect_close, expect_number, expect_refusals, expect_shape, expect_true, fail
+from kata.testing.expect import (
+    Call,
+    diagnose,
+    expect_close,
+    expect_number,
+    expect_refusals,
+    expect_shape,
+    expect_true,
+    fail,
+    show,
+)
+from kata.testing.messages import course_folder_of, short_path
 from kata.testing.strategies import distributions, logits
 
 MODULE = "module03_softmax"
@@ -37,50 +49,210 @@ FAR_APART = np.array([[1000.0, 999.0], [-1000.0, -1001.0]])
 SIGMOID_1 = 0.7310585786300049
 SQUARE = np.array([[1.0, 2.0, 3.0], [3.0, 1.0, 0.0], [0.5, 0.5, 2.0]])
 
-OVERFLOW = ("exp of a logit near 1000 overflows to inf (past ~709.8), and inf / inf is NaN: subtract the max logit "
-            "(along `axis`, keepdims=True) before np.exp; softmax does not change when a constant is subtracted")
-UNDERFLOW = ("0 / 0: exp(-1000) underflows to exactly 0, so a slice of large negative logits has every exp 0: "
-             "subtract the slice's own max first")
-GLOBAL_MAX = ("you shifted by the max of the whole array, not each row's own: the row [-1000, -1001] became "
-              "[-2000, -2001], whose exps both underflow to 0 and 0 / 0 is NaN. Use max along `axis` with keepdims=True")
-GLOBAL_MAX_LOG = ("you shifted by the max of the whole array, not each row's own: the row [-1000, -1001] became "
-                  "[-2000, -2001], whose exps underflow to 0 and log 0 = -inf. Use max along `axis` with keepdims=True")
+EXP_OVERFLOWS = 709.782712893384  # log(largest float64): np.exp(z) is inf above it
+FIX_SHIFT = ("subtract each row's own max (along `axis`, keepdims=True) before np.exp; softmax does not change when a "
+             "constant is subtracted")
+FIX_SHIFT_T = ("subtract each row's own max of z / T (the array you exponentiate, not the logits before the division) "
+               "before np.exp, with keepdims=True; softmax does not change when a constant is subtracted")
 NO_KEEPDIMS_MAX = ("keepdims=True is missing from the max: without it the row maxima broadcast along the wrong axis, "
                    "so each row is shifted by other rows' maxima")
 NO_KEEPDIMS_SUM = ("keepdims=True is missing from the sum: without it the sums broadcast along the wrong axis, so each "
                    "row is divided by other rows' sums")
+NO_KEEPDIMS_SUM_LOG = ("keepdims=True is missing from the sum: without it the row sums broadcast along the wrong axis, "
+                       "so each row has the log of other rows' sums subtracted from it")
 WHOLE_SUM = "you divided by the sum over the whole array; sum along `axis` only, with keepdims=True"
-LOG_OF_SOFTMAX = ("that is np.log(softmax(z)): exp(-1000) underflows to 0 and log 0 = -inf, where the answer is -1000. "
-                  "Take the max out of the log-sum-exp instead")
+WHOLE_SUM_LOG = ("you took the log of the sum over the whole array; the log-sum-exp is one per row: sum along `axis` "
+                 "only, with keepdims=True")
+NO_NORMALISATION = "that is exp(z - max) without dividing by the sum"
 ADDED_BACK = ("the max m is missing: log Σ exp(z) = m + log Σ exp(z - m), so both parts of it must be "
               "subtracted from z")
+LOG_FLIPPED = "the sign is flipped: log-probabilities are <= 0"
+LOG_OF_MINUS_INF = ("a log of 0 was taken at the -inf class (its probability is exactly 0): the -inf it gives is right, "
+                    "but no log of 0 is needed, since z - m is already -inf there. Subtract the log-sum-exp from z - m "
+                    "instead of taking the log of a softmax")
 WARNED = "a numpy warning means an exp overflowed, a log of 0 or a 0 / 0 was computed on the way: compute it stably"
+BROADCAST = ("a max or a sum along `axis` without keepdims=True loses that axis, so it no longer lines up with the "
+             "logits: keep it with keepdims=True")
 
 
 def other_axis(axis):
     return 0 if axis in (-1, 1) else 1
 
 
-def quietly(function, *args, **kwargs):
-    """(result, the first numpy warning's text or None): warnings are recorded, so a wrong value can be diagnosed."""
+def drawn(z):
+    """A drawn input, briefly: its values (a few of them when it is large) and its shape."""
+    z = np.asarray(z)
+    return show(z) if z.size > 8 else f"{show(z)} (shape {z.shape})"
+
+
+def lowest_row(z, axis=-1):
+    """(its name in a message, the slice along `axis` whose largest logit is the lowest): the one a shift pushes furthest."""
+    rows = np.moveaxis(np.asarray(z, dtype=float), axis, -1)
+    if rows.ndim == 1:
+        return "the row", rows
+    tops = rows.max(axis=-1)
+    index = np.unravel_index(int(np.argmin(tops)), tops.shape)
+    if rows.ndim == 2:
+        name = f"the {'column' if axis in (0, -2) and np.ndim(z) == 2 else 'row'} at index {index[0]}"
+    else:
+        name = f"the slice along axis {axis} at index {tuple(int(i) for i in index)}"
+    return name, rows[index]
+
+
+def global_max_why(z, axis=-1, *, log=False, what="this input"):
+    """What shifting by the whole array's max did to z (the logits softmax exponentiates, called `what`)."""
+    z = np.asarray(z, dtype=float)
+    top = float(z.max())
+    name, row = lowest_row(z, axis)
+    low = float(row.max())
+    with np.errstate(all="ignore"):
+        exps = np.exp(row - top)
+    if not exps.any():
+        happened = "every exp of it underflows to 0, and " + ("log 0 = -inf (so the row comes out +inf)" if log
+                                                             else "0 / 0 is NaN")
+    elif log:
+        happened = "its exps are subnormal numbers with only a few digits left, so their log is off"
+    else:
+        happened = "its smaller exps underflow to 0 or keep only a few digits (below about -708)"
+    of = "" if what == "this input" else f" of {what}"
+    return (f"you shifted by the max of the whole array, not each row's own: the max of {what} is {top:g}, so "
+            f"{name}{of} (largest logit {low:g}) was moved to a largest logit of {low - top:g} instead of 0, where "
+            f"{happened}. "
+            "Use max along `axis` with keepdims=True")
+
+
+def unshifted_cause(z, axis=-1, what="this input", *, in_softmax=True):
+    """What softmax without the shift does at z: inf / inf after an exp overflowed, or 0 / 0 after a row underflowed."""
+    z = np.asarray(z, dtype=float)
+    rows = np.moveaxis(z, axis, -1)
+    with np.errstate(all="ignore"):
+        exps = np.exp(rows)
+        sums = exps.sum(axis=-1)
+    if np.isposinf(exps).any():
+        return (f"exp overflows to inf (past ~709.8) at the largest logit of {what}, {float(z.max()):g}, and inf / inf "
+                "is NaN" + (" (softmax takes no log: the NaN is that division)" if in_softmax else ""))
+    if np.isposinf(sums).any():
+        return ("the exps are finite but their sum overflows to inf (past ~1.8e308), so every probability of that row "
+                "comes out 0")
+    name, row = lowest_row(z, axis)
+    if (sums == 0).any():
+        return (f"0 / 0: every exp of {name} (largest logit {float(row.max()):g}) underflows to exactly 0 (below "
+                "~-745), and 0 / 0 is NaN")
+    return (f"without a shift the exps of {name} (largest logit {float(row.max()):g}) are subnormal numbers (below "
+            "~-708) with only a few digits left")
+
+
+def unshifted_why(z, axis=-1, what="this input"):
+    """Why softmax without the shift fails at z, and what to do."""
+    return f"{unshifted_cause(z, axis, what)}: {FIX_SHIFT}"
+
+
+def warned_why(z, axis=-1, *, log=False):
+    """The why of a numpy warning at z: the overflow, when this input can overflow exp."""
+    if np.max(z) <= EXP_OVERFLOWS:
+        return WARNED
+    return log_unshifted_why(z, axis) if log else unshifted_why(z, axis)
+
+
+def softmax_nan_why(z, axis=-1, what="this input"):
+    """A NaN from softmax at z that no listed mistake explains: the two divisions that make one, told for this input."""
+    z = np.asarray(z, dtype=float)
+    _, row = lowest_row(z, axis)
+    return ("softmax takes no log, so a NaN from it is inf / inf (an exp overflowed past ~709.8) or 0 / 0 (every exp "
+            f"of a row underflowed to 0 below ~-745); the largest logit of {what} is {float(z.max()):g} and its lowest "
+            f"row max is {float(row.max()):g}: {FIX_SHIFT_T if what == 'z / T' else FIX_SHIFT}")
+
+
+def log_unshifted_why(z, axis=-1):
+    """What log Σ exp(z) does without the shift at this input."""
+    z = np.asarray(z, dtype=float)
+    rows = np.moveaxis(z, axis, -1)
+    fix = "take the max out of the log-sum-exp first"
+    with np.errstate(all="ignore"):
+        exps = np.exp(rows)
+        sums = exps.sum(axis=-1)
+    if np.isposinf(exps).any():
+        return f"exp({float(z.max()):g}) overflows to inf, so log Σ exp(z) = inf: {fix}"
+    if np.isposinf(sums).any():
+        return f"Σ exp(z) overflows to inf (past ~1.8e308), so log Σ exp(z) = inf: {fix}"
+    name, row = lowest_row(z, axis)
+    if (sums == 0).any():
+        return (f"every exp of {name} (largest logit {float(row.max()):g}) underflows to 0, so log Σ exp(z) = log 0 "
+                f"= -inf, and z minus it is +inf: {fix}")
+    return (f"the exps of {name} (largest logit {float(row.max()):g}) are subnormal numbers with only a few digits "
+            f"left, so log Σ exp(z) is off: {fix}")
+
+
+def log_of_softmax_why(z, axis=-1):
+    """What np.log(softmax(z)) did to this input: the first finite logit whose probability underflowed to 0."""
+    z = np.asarray(z, dtype=float)
+    rows = np.moveaxis(z, axis, -1)
+    with np.errstate(all="ignore"):
+        shifted = rows - rows.max(axis=-1, keepdims=True)
+        lse = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        probabilities = np.exp(shifted) / np.exp(lse)
+    lost = np.argwhere(np.isfinite(rows) & (probabilities == 0))
+    fix = "Take the max out of the log-sum-exp instead"
+    if len(lost):
+        i = tuple(lost[0])
+        return (f"that is np.log(softmax(z)): the logit {rows[i]:g} is {-shifted[i]:g} below its row's max, so its "
+                f"probability exp({shifted[i]:g}) / Σ underflows to 0 and log 0 = -inf, where log_softmax is "
+                f"{float(shifted[i] - lse[i[:-1]][0]):g}. {fix}")
+    return ("that is np.log(softmax(z))? never take the log of a softmax: a probability that underflowed to 0 (or to a "
+            f"subnormal number with few digits) has a wrong log. {fix}")
+
+
+def quietly(function, *args, call=None, **kwargs):
+    """(result, the first numpy warning's text or None): warnings are recorded, so a wrong value can be diagnosed.
+
+    A broadcasting error (keepdims forgotten on a non-square batch) ends the test with its cause.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = function(*args, **kwargs)
+        try:
+            result = function(*args, **kwargs)
+        except ValueError as error:
+            if "broadcast" not in str(error):
+                raise
+            frames = [f for f in traceback.extract_tb(error.__traceback__) if course_folder_of(f.filename)]
+            where = f" at {short_path(frames[-1].filename)} line {frames[-1].lineno}" if frames else ""
+            problem = f"{call or getattr(function, '__name__', 'it')} raised ValueError '{error}'{where}"
+        else:
+            problem = None
+    if problem:
+        fail(f"{problem}: {BROADCAST}")
     texts = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     return result, (texts[0] if texts else None)
 
 
-def expect_calm(call, function, *args, expected, mistakes=(), why=WARNED, rtol=1e-5, atol=1e-8, first=None, **kwargs):
+def has_unexplained_nan(got, expected, mistakes, rtol, atol):
+    """got has a NaN where expected has none, and no listed mistake explains it."""
+    try:
+        got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    if got.shape != expected.shape or not (np.isnan(got) & ~np.isnan(expected)).any():
+        return False
+    return diagnose(got, mistakes, expected=expected, tolerance=(rtol, atol)) is None
+
+
+def expect_calm(call, function, *args, expected, mistakes=(), why=WARNED, rtol=1e-5, atol=1e-8, first=None,
+                nan_why=None, **kwargs):
     """function(*args) must equal expected (a known mistake is named first) and make numpy warn nothing.
 
-    first(got, call), if given, checks the raw result before anything else.
+    first(got, call), if given, checks the raw result before anything else; nan_why names the cause of a NaN that
+    no listed mistake explains; why (a text, or a function of the warning's text) explains a warning.
     """
-    got, warned = quietly(function, *args, **kwargs)
+    got, warned = quietly(function, *args, call=call, **kwargs)
     if first is not None:
         first(got, call)
+    mistakes = list(mistakes)
+    if nan_why is not None and has_unexplained_nan(got, expected, mistakes, rtol, atol):
+        fail(f"{call} returned {show(got)}, expected {show(np.asarray(expected, dtype=float))}: {nan_why}")
     value = expect_close(got, expected, call, mistakes=mistakes, rtol=rtol, atol=atol)
     if warned:
-        fail(f"{call} gave the right numbers but numpy warned '{warned}' on the way: {why}")
+        fail(f"{call} gave the right numbers but numpy warned '{warned}' on the way: "
+             f"{why(warned) if callable(why) else why}")
     return value
 
 
@@ -94,12 +266,15 @@ def expect_float64(got, call):
 def softmax_path(z, axis=-1, *, shift="axis", keep_max=True, total="axis", keep_sum=True):
     """Softmax along the lesson's path (shift, exp, normalise) with one step possibly changed; NaN where it fails.
 
+    total: "axis" (right), "all" (the whole array), "other" (the other axis) or "none" (no division).
     None where the mistake cannot even broadcast (keepdims forgotten on a non-square array).
     """
     z = np.asarray(z, dtype=float)
     with np.errstate(all="ignore"), contextlib.suppress(ValueError):
         m = {"axis": lambda: z.max(axis=axis, keepdims=keep_max), "all": z.max, "none": lambda: 0.0}[shift]()
         e = np.exp(z - m)
+        if total == "none":
+            return e
         s = e.sum() if total == "all" else e.sum(axis=axis if total == "axis" else other_axis(axis), keepdims=keep_sum)
         return e / s
     return None
@@ -121,38 +296,77 @@ def computable(mistakes):
     return [(value, why) for value, why in mistakes if value is not None]
 
 
-def softmax_mistakes(z, axis=-1):
-    """The batch mistakes of 3.1, each computed along the lesson's path (and the unshifted one, same diagnosis)."""
+def has_nan(value):
+    return value is not None and bool(np.isnan(value).any())
+
+
+def softmax_mistakes(z, axis=-1, what="this input"):
+    """The mistakes of 3.1 at z (the logits after the temperature), each computed along the lesson's path.
+
+    Each diagnosis speaks of this z. Without the shift a NaN is the overflow's (or the underflow's), whatever the sum
+    did after it, so the unshifted variants that give NaN get that diagnosis.
+    """
+    z = np.asarray(z, dtype=float)
     fixed = (f"you normalised along axis {other_axis(axis)}; softmax normalises along `axis` (here {axis}): pass axis "
              "(never a fixed number) to max and sum")
-    found = [(softmax_path(z, other_axis(axis)), fixed), (softmax_path(z, axis, total="other"), fixed)] if z.ndim > 1 else []
+    found = []
+    if z.ndim > 1 and z.shape[other_axis(axis)] > 1:  # along an axis of length 1 it is no normalisation at all
+        found += [(softmax_path(z, other_axis(axis)), fixed), (softmax_path(z, axis, total="other"), fixed)]
+    unshifted = unshifted_why(z, axis, what)
     for shift in ("axis", "none"):
-        found += [(softmax_path(z, axis, shift=shift, total="all"), WHOLE_SUM),
-                  (softmax_path(z, axis, shift=shift, keep_sum=False), NO_KEEPDIMS_SUM)]
+        for value, why in ((softmax_path(z, axis, shift=shift, total="all"), WHOLE_SUM),
+                           (softmax_path(z, axis, shift=shift, keep_sum=False), NO_KEEPDIMS_SUM)):
+            found.append((value, unshifted if shift == "none" and has_nan(value) else why))
     return computable(found + [(softmax_path(z, axis, keep_max=False), NO_KEEPDIMS_MAX),
                     (softmax_path(z, axis, keep_max=False, keep_sum=False),
                      "keepdims=True is missing from both the max and the sum: the row results broadcast along the "
                      "wrong axis"),
-                    (softmax_path(z, axis, shift="all"), GLOBAL_MAX), (softmax_path(z, axis, shift="none"), OVERFLOW)])
+                    (softmax_path(z, axis, shift="all"), global_max_why(z, axis, what=what)),
+                    (softmax_path(z, axis, shift="none"), unshifted),
+                    (softmax_path(z, axis, total="none"), NO_NORMALISATION)])
+
+
+def temperature_mistakes(z, temperature, axis=-1):
+    """The temperature multiplied instead of dividing, or ignored, or the shift taken from the logits before the
+    division (each along the lesson's path)."""
+    z = np.asarray(z, dtype=float)
+    with np.errstate(all="ignore"):
+        exps = np.exp(z / temperature - z.max(axis=axis, keepdims=True))
+        early = exps / exps.sum(axis=axis, keepdims=True)
+    return [(softmax_path(z * temperature, axis), "you multiplied by the temperature; divide the logits by it"),
+            (softmax_path(z, axis), "the temperature is ignored: divide the logits by it first"),
+            (early, f"you shifted z / T by the max of the logits, not of z / T: at T = {temperature:g} that shift is "
+                    "too small or too large, so exp overflows or every exp underflows. Subtract the max of z / T, the "
+                    "array you exponentiate, not the logits before the division")]
 
 
 def log_softmax_mistakes(z, axis=-1):
-    """The mistakes of 3.2, along the path (z - m) - log Σ exp(z - m), and the log of a softmax."""
+    """The mistakes of 3.2 at z, along the path (z - m) - log Σ exp(z - m), and the log of a softmax."""
+    z = np.asarray(z, dtype=float)
     fixed = [value for value, why in softmax_mistakes(z, axis) if why.startswith("you normalised along axis")]
+    right = log_softmax_path(z, axis)
     with np.errstate(all="ignore"):
         logged = [(np.log(value), f"you normalised along axis {other_axis(axis)}; log_softmax normalises along "
                                   f"`axis` (here {axis}): pass axis (never a fixed number) to max and sum")
                   for value in fixed]
-        of_softmax = [(np.log(value), LOG_OF_SOFTMAX)
-                      for value in (softmax_path(z, axis), softmax_path(z, axis, shift="none")) if value is not None]
+        of_softmax = [(np.log(softmax_path(z, axis)), log_of_softmax_why(z, axis))]
+        unshifted = softmax_path(z, axis, shift="none")
+        if has_nan(unshifted):
+            of_softmax.append((np.log(unshifted), "that is np.log(softmax(z)) with a softmax computed without the "
+                                                  f"shift: {unshifted_cause(z, axis, in_softmax=False)}. Take the max "
+                                                  "out of the log-sum-exp instead"))
+        flipped = -right
     return computable(logged + of_softmax + [
+        (flipped, LOG_FLIPPED),
+        (softmax_path(z, axis), "that is softmax: take its log (stably)"),
+        (z - z.max(axis=axis, keepdims=True), "that is z - max(z) alone: subtract the log-sum-exp of the shifted "
+                                              "logits too"),
         (log_softmax_path(z, axis, keep_max=False), NO_KEEPDIMS_MAX),
-        (log_softmax_path(z, axis, keep_sum=False), NO_KEEPDIMS_SUM),
-        (log_softmax_path(z, axis, total="all"), WHOLE_SUM),
-        (log_softmax_path(z, axis, shift="all"), GLOBAL_MAX_LOG),
+        (log_softmax_path(z, axis, keep_sum=False), NO_KEEPDIMS_SUM_LOG),
+        (log_softmax_path(z, axis, total="all"), WHOLE_SUM_LOG),
+        (log_softmax_path(z, axis, shift="all"), global_max_why(z, axis, log=True)),
         (log_softmax_path(z, axis, add_back=True), ADDED_BACK),
-        (log_softmax_path(z, axis, shift="none"), "exp(1000) overflows to inf, so log Σ exp(z) = inf: take the max "
-                                                  "out of the log-sum-exp first"),
+        (log_softmax_path(z, axis, shift="none"), log_unshifted_why(z, axis)),
     ])
 
 
@@ -174,27 +388,28 @@ def test_softmax_of_two_logits(mod):
     expect_calm("softmax([1, 2])", mod.softmax, [1.0, 2.0], expected=SOFTMAX_1_2,
                 mistakes=[([1.0, 2.0], "you returned the logits: take exp and divide by the sum"),
                           ([math.e, math.e ** 2], "that is exp(z) without dividing by the sum"),
-                          ([math.exp(-1), 1.0], "that is exp(z - max) without dividing by the sum")])
+                          ([math.exp(-1), 1.0], NO_NORMALISATION)])
 
 
 @pytest.mark.task("3.1")
 def test_softmax_shifts_each_row_by_its_own_max(mod):
     call = "softmax([[1000, 999], [-1000, -1001]]) (rows of very different scales)"
     expect_calm(call, mod.softmax, FAR_APART, expected=[[SIGMOID_1, 1 - SIGMOID_1]] * 2,
-                mistakes=softmax_mistakes(FAR_APART, -1), why=GLOBAL_MAX)
+                mistakes=softmax_mistakes(FAR_APART, -1), why=global_max_why(FAR_APART, -1),
+                nan_why=softmax_nan_why(FAR_APART, -1))
     call = "softmax([[1000, -1000], [999, -1001]], axis=0) (columns of very different scales)"
     expect_calm(call, mod.softmax, FAR_APART.T, axis=0, expected=[[SIGMOID_1] * 2, [1 - SIGMOID_1] * 2],
-                mistakes=softmax_mistakes(FAR_APART.T, 0), why=GLOBAL_MAX)
+                mistakes=softmax_mistakes(FAR_APART.T, 0), why=global_max_why(FAR_APART.T, 0),
+                nan_why=softmax_nan_why(FAR_APART.T, 0))
 
 
 @pytest.mark.task("3.1")
 def test_softmax_does_not_overflow_near_1000(mod):
-    expect_calm("softmax([1001, 1002])", mod.softmax, [1001.0, 1002.0], expected=SOFTMAX_1_2,
-                mistakes=[(np.array([np.nan, np.nan]), OVERFLOW)], why=OVERFLOW)
-    expect_calm("softmax([1000, -1000])", mod.softmax, [1000.0, -1000.0], expected=[1.0, 0.0],
-                mistakes=[(np.array([np.nan, 0.0]), OVERFLOW)], why=OVERFLOW)
-    expect_calm("softmax([-1000, -1001])", mod.softmax, [-1000.0, -1001.0], expected=[SIGMOID_1, 1 - SIGMOID_1],
-                mistakes=[(np.array([np.nan, np.nan]), UNDERFLOW)], why=UNDERFLOW)
+    for shown, z, expected in (("[1001, 1002]", [1001.0, 1002.0], SOFTMAX_1_2),
+                               ("[1000, -1000]", [1000.0, -1000.0], [1.0, 0.0]),
+                               ("[-1000, -1001]", [-1000.0, -1001.0], [SIGMOID_1, 1 - SIGMOID_1])):
+        expect_calm(f"softmax({shown})", mod.softmax, z, expected=expected, why=unshifted_why(z),
+                    mistakes=softmax_mistakes(z), nan_why=softmax_nan_why(z))
 
 
 @pytest.mark.task("3.1")
@@ -216,7 +431,8 @@ def test_softmax_follows_the_axis_argument(mod):
     call = "softmax(logits of shape (2, 3, 2), axis=1)"
     expect_calm(call, mod.softmax, cube, axis=1, expected=scipy.special.softmax(cube, axis=1),
                 mistakes=[(scipy.special.softmax(cube, axis=-1), "the axis argument is ignored: normalise along "
-                                                                  "`axis`, whatever the array's number of axes")])
+                                                                  "`axis`, whatever the array's number of axes")]
+                + softmax_mistakes(cube, 1))
 
 
 @pytest.mark.task("3.1")
@@ -224,9 +440,12 @@ def test_softmax_with_temperature(mod):
     expect_calm("softmax([1, 2], temperature=2)", mod.softmax, [1.0, 2.0], temperature=2.0,
                 expected=[0.37754067, 0.62245933],
                 mistakes=[([0.11920292, 0.88079708], "you multiplied by the temperature; divide the logits by it"),
-                          (SOFTMAX_1_2, "the temperature is ignored: divide the logits by it first")])
-    expect_calm("softmax([2, .5, -1], temperature=0.5)", mod.softmax, [2.0, 0.5, -1.0], temperature=0.5,
-                expected=[0.95033021, 0.04731416, 0.00235563])
+                          (SOFTMAX_1_2, "the temperature is ignored: divide the logits by it first")]
+                + softmax_mistakes(np.array([0.5, 1.0]), what="z / T"))
+    z = np.array([2.0, 0.5, -1.0])
+    expect_calm("softmax([2, .5, -1], temperature=0.5)", mod.softmax, z, temperature=0.5,
+                expected=[0.95033021, 0.04731416, 0.00235563],
+                mistakes=temperature_mistakes(z, 0.5) + softmax_mistakes(z / 0.5, what="z / T"))
 
 
 @pytest.mark.task("3.1")
@@ -234,9 +453,12 @@ def test_softmax_gives_a_ruled_out_class_probability_0(mod):
     e = math.e
     expect_calm("softmax([0, -inf, 1])", mod.softmax, [0.0, -np.inf, 1.0], expected=[1 / (1 + e), 0.0, e / (1 + e)],
                 atol=1e-15, mistakes=[(np.array([np.nan, np.nan, np.nan]), "a -inf logit gave NaN: shift by the max "
-                                                                         "(a -inf logit stays -inf, its exp is 0)")])
-    expect_calm("softmax([[-inf, 0], [0, -inf]], temperature=0.5)", mod.softmax, [[-np.inf, 0.0], [0.0, -np.inf]],
-                temperature=0.5, expected=[[0.0, 1.0], [1.0, 0.0]], atol=1e-15)
+                                                                         "(a -inf logit stays -inf, its exp is 0)")]
+                + softmax_mistakes(np.array([0.0, -np.inf, 1.0])))
+    z = np.array([[-np.inf, 0.0], [0.0, -np.inf]])
+    expect_calm("softmax([[-inf, 0], [0, -inf]], temperature=0.5)", mod.softmax, z, temperature=0.5,
+                expected=[[0.0, 1.0], [1.0, 0.0]], atol=1e-15,
+                mistakes=softmax_mistakes(z / 0.5, what="z / T"), nan_why=softmax_nan_why(z / 0.5, what="z / T"))
 
 
 @pytest.mark.task("3.1")
@@ -253,19 +475,22 @@ def test_softmax_refuses_bad_input(mod):
 @pytest.mark.task("3.1")
 @given(z=logits(), shift=st.floats(-1000, 1000))
 def test_softmax_is_unchanged_when_a_constant_is_added(mod, z, shift):
-    base, _ = quietly(mod.softmax, z)
-    expect_calm(f"softmax(z + {shift:g}) against softmax(z) for z of shape {z.shape}", mod.softmax, z + shift,
-                expected=np.asarray(base, dtype=float), rtol=1e-7, atol=1e-12,
-                mistakes=softmax_mistakes(z + shift, -1), why=OVERFLOW)
+    call = f"softmax(z + {shift:g}) against softmax(z) for z = {drawn(z)}"
+    base, _ = quietly(mod.softmax, z, call=f"softmax(z) for z = {drawn(z)}")
+    expect_calm(call, mod.softmax, z + shift, expected=np.asarray(base, dtype=float), rtol=1e-7, atol=1e-12,
+                mistakes=softmax_mistakes(z + shift, -1, what="z + shift"), why=warned_why(z + shift),
+                nan_why=softmax_nan_why(z + shift, what="z + shift"), first=expect_float64)
 
 
 @pytest.mark.task("3.1")
 @given(z=far_apart_rows(), temperature=st.sampled_from([0.25, 1.0, 3.0]))
 def test_softmax_rows_sum_to_one_even_at_extreme_logits(mod, z, temperature):
-    call = f"softmax(z, temperature={temperature}) for z of shape {z.shape} with logits up to {np.abs(z).max():.0f}"
+    call = f"softmax(z, temperature={temperature}) for z = {drawn(z)}"
+    scaled = z / temperature
     got = expect_calm(call, mod.softmax, z, temperature=temperature,
-                      expected=scipy.special.softmax(z / temperature, axis=-1), rtol=1e-9, atol=1e-300,
-                      mistakes=softmax_mistakes(z / temperature, -1))
+                      expected=scipy.special.softmax(scaled, axis=-1), rtol=1e-9, atol=1e-300, first=expect_float64,
+                      mistakes=temperature_mistakes(z, temperature) + softmax_mistakes(scaled, -1, what="z / T"),
+                      why=warned_why(scaled), nan_why=softmax_nan_why(scaled, what="z / T"))
     expect_close(got.sum(axis=-1), np.ones(z.shape[0]), f"the row sums of {call}", rtol=1e-9)
 
 
@@ -285,20 +510,21 @@ def test_log_softmax_of_two_logits(mod):
 def test_log_softmax_stays_finite_at_extreme_logits(mod):
     z = np.array([1000.0, 0.0, -1000.0])
     expect_calm("log_softmax([1000, 0, -1000])", mod.log_softmax, z, expected=[0.0, -1000.0, -2000.0],
-                mistakes=log_softmax_mistakes(z), why=LOG_OF_SOFTMAX)
+                mistakes=log_softmax_mistakes(z), why=log_of_softmax_why(z))
 
 
 @pytest.mark.task("3.2")
 def test_log_softmax_shifts_each_row_by_its_own_max(mod):
     call = "log_softmax([[1000, 999], [-1000, -1001]]) (rows of very different scales)"
     expect_calm(call, mod.log_softmax, FAR_APART, expected=[LOG_SOFTMAX_1_2[::-1]] * 2,
-                mistakes=log_softmax_mistakes(FAR_APART), why=GLOBAL_MAX_LOG)
+                mistakes=log_softmax_mistakes(FAR_APART), why=global_max_why(FAR_APART, log=True))
 
 
 @pytest.mark.task("3.2")
 def test_log_softmax_of_uniform_logits_is_minus_log_c(mod):
     expect_calm("log_softmax(5 equal logits)", mod.log_softmax, np.zeros(5), expected=np.full(5, -math.log(5)),
-                mistakes=[(np.full(5, -math.log(5) / math.log(2)), "that is in bits: use the natural log")])
+                mistakes=[(np.full(5, -math.log(5) / math.log(2)), "that is in bits: use the natural log")]
+                + log_softmax_mistakes(np.zeros(5)))
 
 
 @pytest.mark.task("3.2")
@@ -313,19 +539,27 @@ def test_log_softmax_follows_the_axis(mod):
 
 @pytest.mark.task("3.2")
 def test_log_softmax_of_a_ruled_out_class_is_minus_inf(mod):
-    expect_calm("log_softmax([0, -inf, 1])", mod.log_softmax, [0.0, -np.inf, 1.0],
-                expected=[-math.log(1 + math.e), -np.inf, 1 - math.log(1 + math.e)], why=LOG_OF_SOFTMAX)
+    z = np.array([0.0, -np.inf, 1.0])
+    expect_calm("log_softmax([0, -inf, 1])", mod.log_softmax, z,
+                expected=[-math.log(1 + math.e), -np.inf, 1 - math.log(1 + math.e)], mistakes=log_softmax_mistakes(z),
+                why=lambda warned: LOG_OF_MINUS_INF if "divide by zero" in warned and "log" in warned else WARNED)
 
 
 @pytest.mark.task("3.2")
 @given(z=far_apart_rows())
 def test_log_softmax_is_the_log_of_softmax(mod, z):
-    expect_calm(f"log_softmax(z) for z of shape {z.shape} with logits up to {np.abs(z).max():.0f}", mod.log_softmax,
-                z, expected=scipy.special.log_softmax(z, axis=-1), rtol=1e-9, atol=1e-9,
-                mistakes=log_softmax_mistakes(z))
+    expect_calm(f"log_softmax(z) for z = {drawn(z)}", mod.log_softmax, z,
+                expected=scipy.special.log_softmax(z, axis=-1), rtol=1e-9, atol=1e-9, first=expect_float64,
+                mistakes=log_softmax_mistakes(z), why=warned_why(z, log=True))
 
 
 # --- 3.3 cross_entropy_from_logits ---------------------------------------------------
+
+
+ARGMAX = ("you kept only the most likely target class (an argmax): with probability rows every class counts, "
+          "-Σ_i t_i log_softmax(z)_i")
+NN_BLOCK = ("lp[:, targets] picks every target class in every row (an N×N block): row n's loss is -lp[n, targets[n]], "
+            "pick them with lp[np.arange(N), targets]")
 
 
 def batch_mistakes(mean, per_row, n_classes):
@@ -349,17 +583,16 @@ def test_soft_targets_row_by_row(mod):
         call = f"cross_entropy_from_logits({EXAMPLE_LOGITS[[n]].tolist()}, {EXAMPLE_SOFT[[n]].tolist()})"
         argmax = -scipy.special.log_softmax(EXAMPLE_LOGITS[n])[EXAMPLE_SOFT[n].argmax()]
         expect_calm(call, mod.cross_entropy_from_logits, EXAMPLE_LOGITS[[n]], EXAMPLE_SOFT[[n]],
-                    expected=ROW_LOSSES[n], why=LOG_OF_SOFTMAX, first=one_loss,
-                    mistakes=batch_mistakes(ROW_LOSSES[n], ROW_LOSSES[n:n + 1], 3)
-                    + [(argmax, "you kept only the most likely target class (an argmax): with probability rows "
-                                "every class counts, -Σ_i t_i log_softmax(z)_i")])
+                    expected=ROW_LOSSES[n], why=log_of_softmax_why(EXAMPLE_LOGITS[[n]]), first=one_loss,
+                    mistakes=batch_mistakes(ROW_LOSSES[n], ROW_LOSSES[n:n + 1], 3) + [(argmax, ARGMAX)])
 
 
 @pytest.mark.task("3.3")
 def test_soft_targets_batch_mean(mod):
     call = "cross_entropy_from_logits([[4, 2, 1], [0, 5, 1]], [[1, 0, 0], [0, .8, .2]])"
     got, _ = quietly(mod.cross_entropy_from_logits, EXAMPLE_LOGITS, EXAMPLE_SOFT)
-    expect_close(got, MEAN_LOSS, call, mistakes=batch_mistakes(MEAN_LOSS, ROW_LOSSES, 3),
+    one_loss(got, call)
+    expect_close(got, MEAN_LOSS, call, mistakes=batch_mistakes(MEAN_LOSS, ROW_LOSSES, 3) + [(INDEX_MEAN_LOSS, ARGMAX)],
                  shape_diagnoses={(2,): "you returned one loss per row; return their mean"})
 
 
@@ -369,28 +602,31 @@ def test_class_index_targets(mod):
     got, _ = quietly(mod.cross_entropy_from_logits, EXAMPLE_LOGITS, np.array([0, 1]))
     one_loss(got, call)
     expect_close(got, INDEX_MEAN_LOSS, call, mistakes=batch_mistakes(INDEX_MEAN_LOSS, [0.169846, 0.024745], 3)
-                 + [(1.84729545, "lp[:, targets] picks every target class in every row (an N×N block): row n's "
-                               "loss is -lp[n, targets[n]], pick them with lp[np.arange(N), targets]")])
+                 + [(1.84729545, NN_BLOCK)])
 
 
 @pytest.mark.task("3.3")
 def test_uniform_logits_give_log_c(mod):
     expect_calm("cross_entropy_from_logits(3 rows of 5 equal logits, [0, 2, 4])", mod.cross_entropy_from_logits,
-                np.zeros((3, 5)), np.array([0, 2, 4]), expected=math.log(5),
-                mistakes=[(3 * math.log(5), "that is the batch SUM; the loss is the mean over the rows")])
+                np.zeros((3, 5)), np.array([0, 2, 4]), expected=math.log(5), first=one_loss,
+                mistakes=batch_mistakes(math.log(5), [math.log(5)] * 3, 5))
 
 
 @pytest.mark.task("3.3")
 def test_cross_entropy_from_logits_is_stable(mod):
     expect_calm("cross_entropy_from_logits([[1000, 0]], [1])", mod.cross_entropy_from_logits,
-                np.array([[1000.0, 0.0]]), np.array([1]), expected=1000.0,
-                mistakes=[(np.inf, LOG_OF_SOFTMAX), (np.nan, OVERFLOW)], why=LOG_OF_SOFTMAX)
+                np.array([[1000.0, 0.0]]), np.array([1]), expected=1000.0, first=one_loss,
+                mistakes=[(np.inf, log_of_softmax_why([[1000.0, 0.0]])),
+                          (np.nan, "NaN: exp(1000) overflows to inf and inf / inf is NaN, a softmax computed without "
+                                   "the shift; work from your log_softmax (3.2)")] + batch_mistakes(1000.0, [1000.0], 2),
+                why=log_of_softmax_why([[1000.0, 0.0]]))
     # row 0: -log softmax([1000, 999])_0 = log(1 + 1/e); row 1: -log softmax([-1000, -1001])_1 = log(1 + e)
     expected = (math.log(1 + 1 / math.e) + math.log(1 + math.e)) / 2
     expect_calm("cross_entropy_from_logits([[1000, 999], [-1000, -1001]], [0, 1])", mod.cross_entropy_from_logits,
-                FAR_APART, np.array([0, 1]), expected=expected, why=LOG_OF_SOFTMAX,
+                FAR_APART, np.array([0, 1]), expected=expected, why=log_of_softmax_why(FAR_APART),
                 mistakes=[(np.inf, "a loss of inf: a log-probability became -inf, so it was not computed stably, row "
-                                   "by row (log_softmax along the classes)")])
+                                   "by row (log_softmax along the classes)")]
+                + batch_mistakes(expected, [math.log(1 + 1 / math.e), math.log(1 + math.e)], 2))
 
 
 @pytest.mark.task("3.3")
@@ -405,10 +641,16 @@ def test_cross_entropy_from_logits_equals_torch(mod, soft):
         z = rng.normal(0.0, 3.0, size=(n, c))
         targets = rng.dirichlet(np.ones(c), size=n) if soft else rng.integers(0, c, size=n)
         expected = F.cross_entropy(torch.tensor(z), torch.tensor(targets)).item()
+        per_row = F.cross_entropy(torch.tensor(z), torch.tensor(targets), reduction="none").numpy()
+        lp = F.log_softmax(torch.tensor(z), dim=-1).numpy()
         call = f"cross_entropy_from_logits(random ({n}, {c}) logits, {'probability rows' if soft else 'class indices'})"
-        got = expect_number(quietly(mod.cross_entropy_from_logits, z, targets)[0], call)
-        expect_close(got, expected, call + ", against torch.nn.functional.cross_entropy", rtol=1e-10, atol=1e-12,
-                     mistakes=[(expected * n, "that is the batch SUM; torch (and this course) take the mean over rows")])
+        got, _ = quietly(mod.cross_entropy_from_logits, z, targets)
+        one_loss(got, call)
+        wrong_pick = ((-lp[np.arange(n), targets.argmax(axis=-1)].mean(), ARGMAX) if soft
+                      else (-lp[:, targets].mean(), NN_BLOCK))
+        expect_close(expect_number(got, call), expected, call + ", against torch.nn.functional.cross_entropy",
+                     rtol=1e-10, atol=1e-12,
+                     mistakes=[wrong_pick] + batch_mistakes(expected, per_row, c))
 
 
 @pytest.mark.task("3.3")
@@ -430,9 +672,11 @@ def test_cross_entropy_from_logits_refuses_bad_targets(mod):
 @given(p=distributions())
 def test_logits_equal_to_log_p_give_the_entropy(mod, p):
     expected = -float(np.sum(p * np.log(p)))
-    call = f"cross_entropy_from_logits([log p], [p]) for p = {p}"
-    expect_close(quietly(mod.cross_entropy_from_logits, np.log(p)[None, :], p[None, :])[0], expected,
-                 call + " (should be H(p): softmax(log p) = p)", rtol=1e-9)
+    call = f"cross_entropy_from_logits([log p], [p]) for p = {drawn(p)}"
+    got, _ = quietly(mod.cross_entropy_from_logits, np.log(p)[None, :], p[None, :])
+    one_loss(got, call)
+    expect_close(got, expected, call + " (should be H(p): softmax(log p) = p)", rtol=1e-9,
+                 mistakes=batch_mistakes(expected, [expected], len(p)) + [(-math.log(p.max()), ARGMAX)])
 
 
 # --- 3.4 cross_entropy_grad ------------------------------------------------------------
@@ -451,17 +695,25 @@ def grad_mistakes(z, targets, expected):
     """Mistakes of 3.4, computed from their own formula; `expected` is the right gradient (from torch)."""
     n, c = np.shape(z)
     onehot = np.eye(c)[targets] if np.ndim(targets) == 1 else np.asarray(targets, dtype=float)
+    probabilities = scipy.special.softmax(z, axis=-1)
     return [
         (expected * n, f"the gradient is {n} times too big: the loss is the MEAN over the N = {n} rows, and that "
                        "mean puts a factor into every row's gradient"),
         (-expected, "the sign is flipped: the loss falls when the target class's logit rises, so that component of "
                     "the gradient must be negative"),
-        (-expected * n, f"the sign is flipped AND the 1/N of the batch mean (N = {n}) is missing"),
+        *([(-expected * n, f"the sign is flipped AND the 1/N of the batch mean (N = {n}) is missing")] if n > 1 else []),
         (expected * n / c, f"you divided by C = {c}, the number of classes; the mean is over the N = {n} rows"),
         (scipy.special.softmax(z, axis=-1) / n, "the target is missing: that is softmax / N, and the derivative of "
                                                 "the -Σ t_i z_i part of the loss still has to be subtracted"),
         ((scipy.special.softmax(z, axis=0) - onehot) / n, "softmax along axis 0 (the rows): each row of logits is "
                                                           "its own distribution, use softmax(logits, axis=-1)"),
+        ((probabilities - 1) / n, f"each row of the gradient must sum to 0 (a softmax row and a target row both sum "
+                                  f"to 1), and yours sums to (1 - C) / N: you subtracted 1 from every one of the C = "
+                                  f"{c} classes, but the derivative of -Σ_i t_i z_i with respect to z_k is -t_k, "
+                                  "which is 1 only at a class index's own class"),
+        (-onehot * (1 - probabilities) / n, "each row of the gradient must sum to 0, and yours is 0 wherever the "
+                                            "target is 0: every logit of a row is inside the log-sum-exp, so every "
+                                            "class's logit moves the loss, not only the target's"),
     ]
 
 
@@ -495,17 +747,21 @@ def test_gradient_at_rows_of_very_different_scales(mod):
     p = np.array([SIGMOID_1, 1 - SIGMOID_1])
     expected = (np.array([p, p]) - np.eye(2)[[1, 0]]) / 2
     expect_calm("cross_entropy_grad([[1000, 999], [-1000, -1001]], [1, 0])", mod.cross_entropy_grad, FAR_APART,
-                np.array([1, 0]), expected=expected, atol=1e-15, why=OVERFLOW,
+                np.array([1, 0]), expected=expected, atol=1e-15, why=unshifted_why(FAR_APART),
                 mistakes=[(np.full((2, 2), np.nan), "NaN: a softmax computed without shifting each row by its own "
-                                                    "max; use your softmax (3.1), which is stable")])
+                                                    "max; use your softmax (3.1), which is stable")]
+                + grad_mistakes(FAR_APART, np.array([1, 0]), expected))
 
 
 @pytest.mark.task("3.4")
 @given(z=far_apart_rows())
 def test_gradient_rows_sum_to_zero(mod, z):
     targets = np.arange(z.shape[0]) % z.shape[1]
-    call = f"cross_entropy_grad for logits of shape {z.shape} up to {np.abs(z).max():.0f}"
-    got = expect_shape(quietly(mod.cross_entropy_grad, z, targets)[0], z.shape, call)
+    call = f"cross_entropy_grad(z, {show(targets)}) for z = {drawn(z)}"
+    got = expect_shape(quietly(mod.cross_entropy_grad, z, targets, call=call)[0], z.shape, call)
+    # the closed form, which the two tests above check against torch autograd
+    expected = (scipy.special.softmax(z, axis=1) - np.eye(z.shape[1])[targets]) / z.shape[0]
+    expect_close(got, expected, call, rtol=1e-9, atol=1e-12, mistakes=grad_mistakes(z, targets, expected))
     expect_close(got.sum(axis=1), np.zeros(z.shape[0]), "the row sums of " + call + " (a softmax row and a target "
                  "row both sum to 1, so each row of the gradient sums to 0)", atol=1e-12)
 
@@ -530,6 +786,10 @@ class Formula:
 
 
 cube_sum = Formula("Σ x³", lambda x: float(np.sum(x ** 3)))
+
+
+TWICE = "twice too big: divide the difference by 2h, not h"
+HALF = "half too small: divide the difference by 2h, not 4h"
 
 
 def forward_difference_message(h):
@@ -567,8 +827,8 @@ def test_central_difference_of_a_cubic(mod):
     expect_close(got, 3 * X3 ** 2 + h ** 2, call, rtol=1e-8,
                  mistakes=[(3 * X3 ** 2 + 3 * X3 * h + h ** 2, forward_difference_message(h)),
                            (3 * X3 ** 2 - 3 * X3 * h + h ** 2, forward_difference_message(h) + " (this one is backward)"),
-                           (2 * (3 * X3 ** 2 + h ** 2), "twice too big: divide the difference by 2h, not h"),
-                           ((3 * X3 ** 2 + h ** 2) / 2, "half too small: divide the difference by 2h, not 4h"),
+                           (2 * (3 * X3 ** 2 + h ** 2), TWICE),
+                           ((3 * X3 ** 2 + h ** 2) / 2, HALF),
                            (3 * X3 ** 2 + 1e-10, "that used the default step 1e-5: h is a parameter, step by the "
                                                  "h you were given")])
 
@@ -581,6 +841,10 @@ def test_numerical_gradient_is_accurate_with_the_default_step(mod):
     if np.allclose(np.abs(got - exact), np.abs(X3 * 3e-5), rtol=0.05, atol=0):  # 3xh: the forward difference's error
         fail(f"numerical_gradient(Σ x³, [1, 2, -1.5]) has relative error {error:.1e} against the exact 3x², above the "
              "1e-7 bar of a gradient check: " + forward_difference_message(1e-5))
+    why = diagnose(got, [(2 * exact, TWICE), (exact / 2, HALF)], expected=exact, tolerance=(1e-8, 0.0))
+    if why is not None and error >= 1e-8:
+        fail(f"numerical_gradient(Σ x³, [1, 2, -1.5]) returned {show(got)}, expected the exact 3x² = [3, 12, 6.75] "
+             f"within 1e-8: {why}")
     expect_true(error < 1e-8, f"numerical_gradient(Σ x³, [1, 2, -1.5]) = {got} has relative error {error:.1e} against "
                 "the exact 3x² = [3, 12, 6.75]; central differences with h = 1e-5 get below 1e-8")
 
@@ -598,7 +862,8 @@ def test_numerical_gradient_of_a_matrix_argument(mod):
                        diagnoses={(4,): "return the gradient in x's own shape (np.zeros_like(x))"})
     expect_true(np.array_equal(x, before), f"{call} changed the caller's x to {x}: work on the copy")
     expect_close(got, [[6.0, 3.0], [2.0, 2.0]], call, rtol=1e-8,
-                 mistakes=[(central(product, before, 0.01, restore=False),
+                 mistakes=[(np.array([[12.0, 6.0], [4.0, 4.0]]), TWICE), (np.array([[3.0, 1.5], [1.0, 1.0]]), HALF),
+                           (central(product, before, 0.01, restore=False),
                             "after each element's turn, put x[i] back to its old value: the next elements were "
                             "computed at a shifted x"),
                            (central(product, before, 0.01, rows=True), rows),
@@ -608,30 +873,44 @@ def test_numerical_gradient_of_a_matrix_argument(mod):
 # --- 3.6 relative_error -----------------------------------------------------------------------
 
 
+def ratio(top, bottom):
+    """top / bottom elementwise, 0 where bottom is 0 (as np.divide with where= gives it)."""
+    top, bottom = np.broadcast_arrays(np.asarray(top, dtype=float), np.asarray(bottom, dtype=float))
+    return np.divide(top, bottom, out=np.zeros_like(top), where=bottom != 0)
+
+
 def relative_error_mistakes(a, b):
-    """What the usual wrong definitions give for a and b (each written out here)."""
+    """What the usual wrong definitions give for a and b (each written out here, 0 / 0 counted as 0)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     d = np.abs(a - b)
+    size = np.maximum(np.abs(a), np.abs(b))
+    worst = float(np.max(ratio(d, size)))
     norm = np.linalg.norm(a - b)
-    hides = ("a whole-array norm hides a wrong small component: compare each component with its own size, "
-             "|a_i - b_i| / max(|a_i|, |b_i|), and return the largest")
+
+    def hides(value):
+        return (f"a whole-array norm hides a wrong small component: that ratio of norms is {value:.2g}, while the worst "
+                f"component's own relative error is {worst:.2g}; compare each component with its own size, "
+                "|a_i - b_i| / max(|a_i|, |b_i|), and return the largest")
+
+    by_sum, by_max = (float(ratio(norm, np.linalg.norm(a) + np.linalg.norm(b))),
+                      float(ratio(norm, max(np.linalg.norm(a), np.linalg.norm(b)))))
     return [
-        (np.max(d / (np.abs(a) + np.abs(b))), "you divided by |a_i| + |b_i|; this course (and CS231n) divides by the "
-                                              "larger of the two, max(|a_i|, |b_i|)"),
-        (np.max(d / np.abs(a)), "you divided by |a_i| alone; divide by the larger of |a_i| and |b_i|"),
-        (np.max(d / np.abs(b)), "you divided by |b_i| alone; divide by the larger of |a_i| and |b_i|"),
-        (np.max((a - b) / np.maximum(np.abs(a), np.abs(b))), "the absolute value of a_i - b_i is missing"),
-        (np.max(d / np.maximum(a, b)), "max(a_i, b_i) of negative components is the smaller size: take the max of "
-                                       "the absolute values, max(|a_i|, |b_i|)"),
-        (np.mean(d / np.maximum(np.abs(a), np.abs(b))), "that is the MEAN of the componentwise errors: return the "
-                                                        "largest, the worst component is the one that matters"),
-        (norm / (np.linalg.norm(a) + np.linalg.norm(b)), hides),
-        (norm / max(np.linalg.norm(a), np.linalg.norm(b)), hides),
+        (np.max(ratio(d, np.abs(a) + np.abs(b))), "you divided by |a_i| + |b_i|; this course (and CS231n) divides by "
+                                                  "the larger of the two, max(|a_i|, |b_i|)"),
+        (np.max(ratio(d, np.abs(a))), "you divided by |a_i| alone; divide by the larger of |a_i| and |b_i|"),
+        (np.max(ratio(d, np.abs(b))), "you divided by |b_i| alone; divide by the larger of |a_i| and |b_i|"),
+        (np.max(ratio(a - b, size)), "the absolute value of a_i - b_i is missing"),
+        (np.max(ratio(d, np.maximum(a, b))), "max(a_i, b_i) of negative components is the smaller size: take the max "
+                                             "of the absolute values, max(|a_i|, |b_i|)"),
+        (np.mean(ratio(d, size)), "that is the MEAN of the componentwise errors: return the largest, the worst "
+                                  "component is the one that matters"),
+        (by_sum, hides(by_sum)),
+        (by_max, hides(by_max)),
     ]
 
 
 def one_error(got, call):
-    if np.ndim(got) == 1:
+    if np.ndim(got) >= 1:
         fail(f"{call} returned one error per component: return the largest of them, one float")
 
 
@@ -648,7 +927,7 @@ def test_relative_error_values(mod):
 def test_relative_error_sees_a_wrong_small_component(mod):
     a, b = [0.5, -0.5, 1e-4], [0.5, -0.5, 3e-4]
     expect_calm(f"relative_error({a}, {b})", mod.relative_error, a, b, expected=2 / 3,
-                mistakes=relative_error_mistakes(a, b))
+                mistakes=relative_error_mistakes(a, b), first=one_error)
     expect_calm("relative_error([10, 1e-3], [10, 2e-3])", mod.relative_error, [10.0, 1e-3], [10.0, 2e-3],
                 expected=0.5, mistakes=relative_error_mistakes([10.0, 1e-3], [10.0, 2e-3]))
 
@@ -657,9 +936,9 @@ def test_relative_error_sees_a_wrong_small_component(mod):
 def test_relative_error_of_zeros_is_zero(mod):
     zero_by_zero = "0 / 0 where both components are 0: count such a component as 0 (np.divide with where=)"
     expect_calm("relative_error(zeros, zeros)", mod.relative_error, np.zeros(3), np.zeros(3), expected=0.0,
-                mistakes=[(np.nan, zero_by_zero)], why=zero_by_zero)
+                mistakes=[(np.nan, zero_by_zero)], why=zero_by_zero, first=one_error)
     expect_calm("relative_error([0, 1], [0, 1.1])", mod.relative_error, [0.0, 1.0], [0.0, 1.1], expected=0.1 / 1.1,
-                mistakes=[(np.nan, zero_by_zero)], why=zero_by_zero)
+                mistakes=[(np.nan, zero_by_zero)] + relative_error_mistakes([0.0, 1.0], [0.0, 1.1]), why=zero_by_zero)
     expect_refusals(mod.relative_error, works=Call([1.0], [1.0]), refuses=[
         (Call([1.0, 2.0], [1.0, 2.0, 3.0]), "the shapes differ"),
         (Call([], []), "there is nothing to compare"),
@@ -674,7 +953,10 @@ def test_gradient_check_passes_for_the_right_gradient_and_fails_without_1_over_n
     targets = np.array([0, 2, 1, 2])
     analytic = np.asarray(mod.cross_entropy_grad(z, targets))
     numeric = np.asarray(mod.numerical_gradient(lambda logits: mod.cross_entropy_from_logits(logits, targets), z))
-    error = expect_number(mod.relative_error(analytic, numeric), "relative_error(cross_entropy_grad, numerical_gradient)")
+    call = "relative_error(cross_entropy_grad, numerical_gradient)"
+    got = mod.relative_error(analytic, numeric)
+    one_error(got, call)
+    error = expect_number(got, call)
     expect_true(error < 1e-7, f"gradient check: relative_error(cross_entropy_grad, numerical_gradient) = {error:.1e}, "
                 "above 1e-7 for the right gradient: relative_error must be the largest componentwise error, "
                 "|a_i - b_i| / max(|a_i|, |b_i|)")
@@ -691,7 +973,9 @@ def test_gradient_check_catches_a_wrong_small_component(mod):
     wrong = right * [1.0, 1.0, 3.0]
     numeric = central(lambda logits: float(scipy.special.logsumexp(logits) - logits[0, 0]), z, 1e-5)
     call = "relative_error(the gradient at logits [[0, 0, -8]] with its small third component 3 times too big, numeric)"
-    expect_close(expect_number(mod.relative_error(wrong, numeric), call), 2 / 3, call, rtol=1e-6,
+    got = mod.relative_error(wrong, numeric)
+    one_error(got, call)
+    expect_close(expect_number(got, call), 2 / 3, call, rtol=1e-6,
                  mistakes=relative_error_mistakes(wrong, numeric))
     error = expect_number(mod.relative_error(right, numeric), "relative_error(the right gradient, numeric)")
     expect_true(error < 1e-7, f"relative_error(the right gradient at logits [[0, 0, -8]], numeric) = {error:.1e}: "
@@ -703,14 +987,19 @@ def test_gradient_check_catches_a_wrong_small_component(mod):
 
 @pytest.mark.task("3.1")
 def test_figure_numbers(mod):
-    xs, curves = mod.softmax_curves()
+    (xs, curves), _ = quietly(mod.softmax_curves, call="softmax_curves()")
     expect_true(set(curves) == {0.5, 1.0, 2.0}, f"softmax_curves() gave temperatures {sorted(curves)}, expected 0.5, 1, 2")
     at_2 = int(np.argmin(abs(xs - 2.0)))
     at_tie = int(np.argmin(abs(xs - 0.5)))
     expected_at_2 = {0.5: [0.95033021, 0.04731416, 0.00235563], 1.0: [0.78559703, 0.17529039, 0.03911257],
                      2.0: [0.58979766, 0.27860069, 0.13160165]}
+    figure_logits = np.column_stack([xs, np.full(len(xs), 0.5), np.full(len(xs), -1.0)])
     for t, probs in curves.items():
         probs = expect_shape(probs, (len(xs), 3), f"the curves at T = {t}")
+        expect_close(probs, scipy.special.softmax(figure_logits / t, axis=1),
+                     f"the figure's probabilities at T = {t} (softmax of the rows [x, 0.5, -1], x from -4 to 4)",
+                     mistakes=temperature_mistakes(figure_logits, t)
+                     + softmax_mistakes(figure_logits / t, what="the figure's logits / T"))
         expect_close(probs.sum(axis=1), np.ones(len(xs)), f"the class probabilities at T = {t}, summed over classes")
         expect_close(probs[at_2], expected_at_2[t], f"softmax([2, 0.5, -1], temperature={t:g}) in the figure")
         expect_close(probs[at_tie, 0], probs[at_tie, 1], f"P(class 0) against P(class 1) at x = 0.5, T = {t}")
