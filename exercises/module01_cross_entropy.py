@@ -6,20 +6,34 @@ If an event has probability q, seeing it happen tells you
     surprisal(q) = -log q
 units of information. Certain events (q = 1) tell you nothing; rare ones a lot;
 an impossible one (q = 0) would be infinitely surprising.
-With the natural log the unit is the *nat*; with log base 2 it is the *bit*
-(1 nat = 1 / ln 2 ≈ 1.4427 bits).
+With the natural log the unit is the *nat*; with log base 2 it is the *bit*.
+A fair coin's outcome (q = 1/2) is worth exactly 1 bit, and -ln(1/2) = 0.693147
+nats. How do you turn nats into bits, or into the units of any base b? The
+rule from school is enough: log_b x = ln x / ln b.
 
-Entropy is the average surprisal when outcomes really follow p:
-    H(p) = -Σ_x p(x) log p(x)          (a term with p(x) = 0 counts as 0,
-                                         the limit of x log x as x -> 0)
+Entropy H(p) is the average surprisal when outcomes follow p: how surprised,
+on average, is someone who knows p exactly? Task 1.2 asks you to write that
+average as a sum over the classes. Check it against these:
+    a fair coin [.5, .5]                has 1 bit;
+    a sure thing [1, 0]                 has 0 (an outcome that never happens
+                                        adds nothing);
+    four equally likely classes         have 2 bits;
+    [.1, .5, .1, .3]                    has 1.685475 bits.
 
-Cross-entropy is the average surprisal when outcomes follow p but you *expected* q:
-    H(p, q) = -Σ_x p(x) log q(x)
-It is never below H(p), and equals it exactly when q = p (Gibbs' inequality).
+Cross-entropy H(p, q) is the average surprisal of your predictions q when
+outcomes follow p: the world draws outcomes from p, and you are surprised by
+each one as much as your q says. Writing that average as a sum is task 1.3.
+    p = [.5, .5], q = [.5, .5]          1 bit (q = p gives H(p));
+    p = [1, 0],   q = [.9, .1]          0.105361 nats;
+    p = [.5, .5], q = [.9, .1]          1.203973 nats, more than H(p) = 0.693147.
+The exact H(p, q) is never below H(p), and equals it only when q = p (Gibbs'
+inequality): nobody predicts the world better than the truth does.
 
-Order matters: p (the truth) weights the log of q (the prediction).
-The minus sign matters: log q <= 0, so without it you get a negative number,
-and minimising that would reward the *worse* prediction.
+Order matters: p says how often each outcome happens, q is only what you
+predicted, and swapping them gives a different number. Signs matter: every
+surprisal is >= 0 (log q <= 0), so both averages are >= 0; a negative one means
+a minus sign went missing, and minimising it would reward the *worse*
+prediction.
 
 WHY CLASSIFIERS MINIMISE IT
 ---------------------------
@@ -29,11 +43,10 @@ figure shows. These are the reasons:
 
 1. It is the negative log-likelihood. A classifier's truth is usually one
    observed label y, the one-hot p with p(y) = 1. Then H(p) = 0 and
-       H(p, q) = -log q(y),
-   the surprisal of what actually happened under the model (module 2's KL
-   divergence equals it too, since H(p) = 0). Averaged over a data set of N
-   labelled examples, the mean cross-entropy is the mean negative
-   log-likelihood -(1/N) Σ_n log q_n(y_n): minimising it is maximum
+   H(p, q) = -log q(y), the surprisal of what actually happened under the
+   model (module 2's KL divergence equals it too, since H(p) = 0). Averaged
+   over a data set of N labelled examples, the mean cross-entropy is the mean
+   negative log-likelihood -(1/N) Σ_n log q_n(y_n): minimising it is maximum
    likelihood, choosing the model under which the observed labels are most
    probable. Module 2 fits a distribution to counts this way.
 2. A confident mistake has no price ceiling: -log q(y) grows without bound as
@@ -56,25 +69,32 @@ every other entry stays exactly as it is. Two look-alikes give other numbers:
   log 2 = 0.693147;
 - clipping into [eps, 1 - eps] (as module 4's binary loss does) charges a sure
   and right prediction -log(1 - eps) (0.105361 at eps = 0.1) instead of 0.
-Entries where p = 0 never matter: they are multiplied by 0.
+Once q is clipped, an outcome with p = 0 adds nothing: it never happens, and
+its surprisal is now finite. (Unclipped, a q = 0 there would give 0 · inf, which
+numpy computes as NaN.)
+Clipping also means that what cross_entropy returns is not exactly H(p, q):
+the clip hands out up to eps of extra probability per class, so when p puts a
+tiny probability (around eps or less) on some class, cross_entropy(p, q) can
+come out a hair below H(p), by at most C·eps for C classes. Gibbs' inequality
+is about the exact H(p, q).
 
 WORKED EXAMPLE
 --------------
 True label p = [1, 0] (class 0). Two predictions:
     q1 = [0.9, 0.1]  ->  H(p, q1) = -log 0.9 = 0.105361 nats (0.152003 bits)
     q2 = [0.2, 0.8]  ->  H(p, q2) = -log 0.2 = 1.609438 nats
-q1 is confident and right, so its loss is small. And entropy([.1, .5, .1, .3])
-is 1.685475 bits.
+q1 is confident and right, so its loss is small.
 
 WHAT YOU WRITE
 --------------
 1.1 surprisal(q, base)     the information in events of probability q,
                            elementwise; nats unless `base` is given
-1.2 entropy(p, base)       one entropy per distribution (the last axis), with
-                           0·log 0 = 0
+1.2 entropy(p, base)       one entropy per distribution (the last axis); an
+                           outcome with p = 0 adds nothing
 1.3 cross_entropy(p, q, eps, base)
                            one cross-entropy per pair of rows (the last axis,
                            so a batch works), q clipped into [eps, 1]
+After 1.3, "WHAT YOU FOUND" below the three functions writes your sums out.
 
 THE FIGURE (make run-module-1, and the test compares it with plots_baseline/)
 ----------
@@ -106,31 +126,33 @@ def surprisal(q, base=None):
     check_base(base)
     # TODO 1.1: the surprisal of every element of q, in the same shape as q: in
     #   nats when base is None, otherwise in units of log base `base` (base=2
-    #   gives bits). An impossible event (q = 0) has surprisal +inf, returned
-    #   without a numpy warning (the tests treat a warning as an error). Check
-    #   values: surprisal(0.5) = 0.693147 nats; surprisal(0.5, base=2) = 1 bit.
+    #   gives bits, base=10 digits). An impossible event (q = 0) has surprisal
+    #   +inf, returned without a numpy warning (the tests treat a warning as an
+    #   error). Check values: surprisal(0.5) = 0.693147 nats;
+    #   surprisal(0.5, base=2) = 1 bit; surprisal(0.1, base=10) = 1.
     raise TODO("1.1")
 
 
 def entropy(p, base=None):
-    """Entropy H(p) = -Σ p log p over the last axis.
+    """Entropy H(p) of each distribution in p, over the last axis (the classes).
 
     p: (..., C) probabilities summing to 1 over the last axis.
-    Returns shape (...): a float for one distribution. Terms with p = 0 add 0.
+    Returns shape (...): a float for one distribution. Classes with p = 0 add 0.
     """
     p = as_distribution(p, "p")
     check_base(base)
-    # TODO 1.2: the entropy of each distribution in p, summed over the last axis
-    #   (the classes): a float for one distribution of shape (C,), shape (...)
+    # TODO 1.2: the entropy of each distribution in p: the average surprisal
+    #   (your 1.1) when outcomes follow p, written as a sum over the classes,
+    #   the last axis. A float for one distribution of shape (C,), shape (...)
     #   for a batch (..., C); in the units `base` asks for, as in 1.1. A class
-    #   with p = 0 adds exactly 0 (the limit of x log x), never NaN:
-    #   entropy([1, 0]) is 0, with no numpy warning. Check value:
-    #   entropy([.1, .5, .1, .3], base=2) = 1.685475 bits.
+    #   with p = 0 never happens, so it adds exactly 0: never NaN, and no numpy
+    #   warning. Check values: entropy([.5, .5], base=2) = 1 bit;
+    #   entropy([1, 0]) = 0; entropy([.1, .5, .1, .3], base=2) = 1.685475 bits.
     raise TODO("1.2")
 
 
 def cross_entropy(p, q, eps=1e-12, base=None):
-    """Cross-entropy H(p, q) = -Σ p log q over the last axis.
+    """Cross-entropy H(p, q) of truth p and prediction q, over the last axis.
 
     p: (..., C) true distribution(s); q: (..., C) predicted distribution(s);
     p and q broadcast against each other. q is clipped to [eps, 1] before the
@@ -140,13 +162,33 @@ def cross_entropy(p, q, eps=1e-12, base=None):
     p, q = broadcast_pair(as_distribution(p, "p"), as_distribution(q, "q"))
     eps = check_eps(eps)
     check_base(base)
-    # TODO 1.3: the cross-entropy of each pair of rows, summed over the last axis
-    #   (p and q already have one shape; one value per row). The truth p weights
-    #   the surprisal of the prediction q. Before the log, clip q into [eps, 1]:
-    #   entries below eps become eps, the others stay exactly as they are (not
-    #   q + eps, and not [eps, 1 - eps]); use the eps you are given, and `base`
-    #   as in 1.1. Check value: cross_entropy([1, 0], [0.9, 0.1]) = 0.105361.
+    # TODO 1.3: the cross-entropy of each pair of rows: the average surprisal of
+    #   the prediction q when outcomes follow p, written as a sum over the last
+    #   axis (p and q already have one shape; one value per row). Before any
+    #   log, clip q into [eps, 1]: entries below eps become eps, the others stay
+    #   exactly as they are (not q + eps, and not [eps, 1 - eps]); use the eps
+    #   you are given, and `base` as in 1.1. Check values:
+    #   cross_entropy([1, 0], [0.9, 0.1]) = 0.105361 nats;
+    #   cross_entropy([.5, .5], [.9, .1]) = 1.203973 nats;
+    #   cross_entropy([1, 0], [0, 1]) = -ln(1e-12) = 27.631021 nats.
     raise TODO("1.3")
+
+
+# ---------------------------------------------------------------------------
+# WHAT YOU FOUND (read this after 1.3: it writes out the sums you wrote)
+#
+#   surprisal      s_b(q)  = -log_b q = -ln q / ln b
+#   entropy        H(p)    = Σ_x p(x) · s(p(x)) = -Σ_x p(x) log p(x)   (0 · log 0 counts as 0,
+#                                                                      the limit of x log x as x -> 0)
+#   cross-entropy  H(p, q) = Σ_x p(x) · s(q(x)) = -Σ_x p(x) log q(x)
+#
+# Both are averages over outcomes x drawn from the truth p, so p is always the
+# weight; what changes is whose probability is inside the log: p's own
+# (entropy) or your prediction's (cross-entropy). Their difference,
+#   H(p, q) - H(p) = Σ_x p(x) log(p(x) / q(x)) >= 0,
+# is the KL divergence of module 2, and that it is never negative is Gibbs'
+# inequality. With a one-hot p (label y) every term but one is 0, which is why
+# the loss of a labelled example is -log q(y).
 
 
 # ---------------------------------------------------------------------------
