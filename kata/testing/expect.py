@@ -207,7 +207,11 @@ def expect_close(
             why = "an infinity usually means log 0 or an overflowing exp"
         elif (np.isinf(value_array) & np.isinf(wanted) & (np.sign(value_array) != np.sign(wanted))).any():
             why = "an infinity came back with the wrong sign: look for a sign that is flipped"
-    message = f"{call} returned {show(value)}, expected {show(expected)}"
+    got_text, expected_text = show(value), show(expected)
+    if got_text == expected_text:  # different numbers that print alike: show enough digits to tell them apart
+        got_text, expected_text = (np.array2string(np.asarray(v, dtype=float), precision=12, threshold=8, separator=", ")
+                                   if np.ndim(v) else f"{float(v):.12g}" for v in (value, expected))
+    message = f"{call} returned {got_text}, expected {expected_text}"
     if where is not None and np.asarray(value).size > 8:
         message += f" (first difference at index {where[0]}: {show(where[1])} instead of {show(where[2])})"
     fail(message + (f": {why}" if why else "."))

@@ -135,6 +135,17 @@ def pristine_copy(pristine: dict[str, str], where: Path) -> None:
         (where / "exercises" / f"{name}.py").write_text(text, encoding="utf-8")
 
 
+HEAVY_TOOLING = ("test_mistakes.py", "test_pytorch_samples.py")  # each a long run of its own kind
+
+
+def tooling_groups() -> list[list[str]]:
+    """The tooling tests in two groups of about equal cost: the harnesses, and the commands."""
+    files = sorted((course.ROOT / "tests" / "tooling").glob("test_*.py"))
+    heavy = [f"tests/tooling/{f.name}" for f in files if f.name in HEAVY_TOOLING]
+    rest = [f"tests/tooling/{f.name}" for f in files if f.name not in HEAVY_TOOLING]
+    return [group for group in (heavy, rest) if group]
+
+
 def start_run(target: str, tests: list[str], cwd: Path, out: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "pytest", *tests, "-q", "--tb=no", "--no-header", "-rN",
                f"--kata-json={out / 'kata.json'}", f"--mpl-results-path={out / 'mpl'}",
@@ -242,18 +253,20 @@ def main(modules: list[course.Module]) -> int:
         (tmp / "stub").mkdir()
         reference_run = start_run("reference", tests, course.ROOT, tmp / "ref")
         stub_run = start_run("exercises", tests, copy, tmp / "stub")
-        tooling_run = None
+        tooling_runs = []
         if every_module and (course.ROOT / "tests" / "tooling").is_dir():
-            (tmp / "tooling").mkdir()
-            tooling_run = start_run("reference", ["tests/tooling"], course.ROOT, tmp / "tooling")
+            for index, group in enumerate(tooling_groups()):  # two runs, so that both cores stay busy
+                (tmp / f"tooling{index}").mkdir()
+                tooling_runs.append((start_run("reference", group, course.ROOT, tmp / f"tooling{index}"),
+                                     tmp / f"tooling{index}"))
         reference_results = read_run(reference_run, tmp / "ref", "reference", problems)
         stub_results = read_run(stub_run, tmp / "stub", "stub", problems)
         tooling_results = []
-        if tooling_run is not None:
-            tooling_results = read_run(tooling_run, tmp / "tooling", "tooling", problems)
-            for result in tooling_results:
-                if result["outcome"] != "passed":
-                    problems.append(f"tooling: {result['nodeid']} {result['outcome']}: {result['message']}")
+        for run, out in tooling_runs:
+            tooling_results += read_run(run, out, "tooling", problems)
+        for result in tooling_results:
+            if result["outcome"] != "passed":
+                problems.append(f"tooling: {result['nodeid']} {result['outcome']}: {result['message']}")
         check_reference(reference_results, tmp / "ref", modules, problems)
     check_stub_run(stub_results, problems)
     check_baselines(reference_results, modules, problems, every_module)
