@@ -24,10 +24,14 @@ A density can exceed 1: Uniform(0, ½) has density 2 on its interval (area
 
 The surprisal of a *probability* is never negative; the "surprisal" −log p(x) of
 a density depends on the unit you measure x in (p(x) is probability per unit of
-x: measure in millimetres and every density is 1000 times smaller). Stretch X
-by a factor a and h grows by log|a|: h(aX) = h(X) + log|a|. So h alone has no
-absolute zero. KL keeps every good property: in p(x)/q(x) the unit cancels, so
-KL(p‖q) >= 0 with 0 only when p = q, and H(p, q) >= h(p) still.
+x: measure in millimetres and every density is 1000 times smaller than in
+metres). Stretch X by a factor a and h grows by log|a|: h(aX) = h(X) + log|a|.
+So h alone has no absolute zero. KL keeps every good property. In p(x)/q(x) the
+unit cancels, so KL(p‖q) is unit-free: the same number in millimetres or in
+metres. And Gibbs' inequality of modules 1 and 2 holds for densities too, by
+Jensen's inequality for the concave log: −KL(p‖q) = E_p[log(q(X)/p(X))] <=
+log E_p[q(X)/p(X)] <= log ∫ q(x) dx = log 1 = 0. So KL(p‖q) >= 0, with 0 only
+when p = q, and H(p, q) >= h(p) still.
 
 THE GAUSSIAN
 ------------
@@ -67,10 +71,10 @@ FROM BINS TO DENSITIES
 Module 1's entropy is for a discrete distribution. Cut the line into bins of
 width Δ, [kΔ, (k + 1)Δ) for every integer k, and let P_k be the fraction of the
 samples in bin k: a discrete distribution, with an entropy H(P). As Δ shrinks,
-H(P) grows without bound (halving the bins adds about log 2: one more bit to say
-which half). To see by how much, write P_k ≈ p(x_k)·Δ for a small bin around x_k
-inside −Σ_k P_k log P_k and split the logarithm in two: one sum is a Riemann sum
-that tends to h(p), the other depends on Δ alone. Remove that second part and
+H(P) grows without bound (halving their width adds about log 2: one more bit to
+say which half). To see by how much, write P_k ≈ p(x_k)·Δ for a small bin around
+x_k inside −Σ_k P_k log P_k and split the logarithm in two: one sum is a Riemann
+sum that tends to h(p), the other depends on Δ alone. Remove that second part and
 you have an estimate of h from samples (10.6), which is how module 1's H and
 this module's h meet. With finitely many samples Δ cannot shrink for ever: once
 the bins are so narrow that each sample sits alone, H(P) = log n whatever Δ, and
@@ -137,11 +141,20 @@ THE FIGURES (make run-module-10; the tests compare them with plots_baseline/)
 1. monte_carlo: the estimate of H(N(0, 1), N(1, 2²)) against n (log scale) with
    its ±1 standard-error band, closing in on the closed form 1.862086; beside
    it the standard error itself on log-log axes, a line of slope −½.
-2. binned_entropy: the corrected binned entropy against the bin width (log scale,
-   shrinking to the right) for N(0, 1) samples (n = 1000 and 100,000) and
-   Uniform(0, ½) samples: each settles on its h (1.419 and −0.693, negative); the
-   N(0, 1) curves fall away once the bins get too many for the samples, the small
-   sample first (from widths near 0.1, the large one near 0.001).
+2. binned_entropy: the corrected binned entropy against the bin width Δ = 2, 1,
+   ½, ..., 2⁻¹³ (log scale, shrinking to the right) for N(0, 1) samples (n = 1000
+   and 100,000) and Uniform(0, ½) samples (n = 100,000), with each h (1.419 and
+   −0.693, negative). Two errors pull in opposite directions. Wide bins blur the
+   density, and every curve starts above its h; at Δ = 2 and 1 a single bin holds
+   every Uniform sample, so H(P) = 0 and the value is log Δ alone (+0.693, then 0).
+   Bins too many for the samples leave each one a handful of them or none, H(P)
+   comes out low, and every curve ends below its h. The large samples have a
+   stretch in between where both errors are small: N(0, 1) with n = 100,000 stays
+   within 0.005 of h from Δ = ¼ to 1/64, and the Uniform within 0.002 of −log 2
+   from Δ = ½ (where the bins tile [0, ½) exactly) to 1/512. With n = 1000 there
+   is no such stretch: that curve crosses h between Δ = 1 and ½ and keeps
+   falling, because bins narrow enough to stop blurring are already too many for
+   a thousand samples.
 3. heteroscedastic: the data with the least-squares line and its constant ±σ band,
    and the Gaussian-NLL fit with its ±σ(x) band that widens with the noise; beside
    it the predicted σ against x, with the true σ(x).
@@ -264,8 +277,10 @@ def binned_entropy(samples, width):
     #   on its right, and negative samples have negative k), let P_k be the fraction of the n samples in
     #   bin k, take the discrete entropy H(P) of those fractions in nats (your module-1 entropy; empty
     #   bins add nothing), and return H(P) corrected as the lesson derives, so that it tends to h as
-    #   width → 0 (a float). Check value: 2**16 samples of Uniform(0, ½) in bins of width 1/16 give
-    #   −0.6931 (within 0.001).
+    #   width → 0 (a float). Size: in this module's tests and figures the samples of one call never span
+    #   more than 100,000 bins (from the lowest sample's bin to the highest's), so a histogram over that
+    #   whole range fits in memory. Check value: 2**16 samples of Uniform(0, ½) in bins of width 1/16
+    #   give −0.6931 (within 0.001).
     raise TODO("10.6")
 
 
@@ -326,7 +341,7 @@ def fit_heteroscedastic(x, y, epochs=200, lr=0.2):
 P = (0.0, 1.0)  # the lesson's truth p = N(0, 1): (mean, standard deviation)
 Q = (1.0, 2.0)  # and its model q = N(1, 2²)
 MC_SIZES = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000)
-BIN_WIDTHS = tuple(float(w) for w in np.geomspace(2.0, 1e-4, 15))
+BIN_WIDTHS = tuple(2.0**-k for k in range(-1, 14))  # 2, 1, ½, ..., 2**-13: powers of 2, so ½ is one of the edges
 HALF = 0.5  # Uniform(0, ½)
 
 

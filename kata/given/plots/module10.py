@@ -40,8 +40,9 @@ def monte_carlo(data):
 
     reference = data["term_sd"] / np.sqrt(n)
     right.plot(n, error, color=COLOURS[0], marker=MARKERS[0], lw=1.8, label="standard error of the estimate")
+    term_sd = f"{data['term_sd']:.4f}"
     right.plot(n, reference, color=COLOURS[2], ls="--", lw=1.5,
-               label=f"exact sd of −log q(X), {data['term_sd']:.4f}, / √n")
+               label=f"{term_sd}/√n, with {term_sd} the exact\nstandard deviation of one term −log q(X)")
     right.set_xscale("log")
     right.set_yscale("log")
     _log_axis(right.xaxis)
@@ -50,27 +51,37 @@ def monte_carlo(data):
     right.set_ylabel("standard error   [nats, log scale]")
     right.set_title("The error bar shrinks like 1/√n: slope −½ on log-log axes")
     right.grid(alpha=0.3)
-    right.legend(loc="upper right")
+    right.legend(loc="lower left")  # the line runs from the top left to the bottom right
     fig.suptitle("Monte Carlo: 100 times the samples for one more correct digit")
     return fig
 
 
 def binned_entropy(data):
     """The corrected binned entropy of each sample against the bin width, with each distribution's h."""
-    fig = _fixed_layout(new_figure(9.0, 5.5), left=0.085, right=0.975, bottom=0.1, top=0.94)
+    fig = _fixed_layout(new_figure(9.0, 5.5), left=0.085, right=0.975, bottom=0.1, top=0.9)
     ax = fig.subplots()
     widths = data["widths"]
     for k, (name, curve) in enumerate(data["curves"].items()):
         ax.plot(widths, curve, color=COLOURS[k], marker=MARKERS[k], lw=1.8, ms=6, label=f"samples of {name}")
     for k, (name, value) in enumerate(data["h"].items()):
-        ax.axhline(value, color="0.3", ls=(0, (5, 3)) if k == 0 else ":", lw=1.4, label=f"h({name}) = {value:.3f}")
+        shown = f"{value:.3f}".replace("-", "−")  # the minus sign of the axis labels
+        ax.axhline(value, color="0.3", ls=(0, (5, 3)) if k == 0 else ":", lw=1.4, label=f"h({name}) = {shown}")
+    uniform = [curve for name, curve in data["curves"].items() if name.startswith("Uniform")]
+    if uniform and widths[0] >= 1:  # a bin at least as wide as [0, ½) holds every Uniform sample
+        text = "one bin holds every Uniform sample:\nH(bins) = 0, so the value is log Δ alone"
+        for k in range(len(widths)):
+            if widths[k] < 1:
+                break
+            ax.annotate(text if k == 0 else "", xy=(widths[k], uniform[0][k]), xytext=(0.35, 0.45), fontsize=9,
+                        va="center", arrowprops={"arrowstyle": "->", "color": "0.3", "lw": 1})
     ax.set_xscale("log")
     _log_axis(ax.xaxis)
     ax.invert_xaxis()  # shrinking bins to the right
     ax.set_ylim(-2.4, 2.2)
     ax.set_xlabel("bin width Δ   (log scale, shrinking to the right)")
     ax.set_ylabel("binned entropy H(bins) corrected for Δ   [nats]")
-    ax.set_title("Binned entropy settles on h as Δ shrinks, then falls once the bins are too many for the samples")
+    ax.set_title("Corrected binned entropy: above h while the bins are wide, below h once they are too many\n"
+                 "for the samples; only the large samples hold h in between", fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left")
     return fig
