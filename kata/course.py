@@ -175,17 +175,18 @@ def task(task_id: str, root: Path = ROOT) -> Task | None:
 COURSE_FILES = ("kata", "reference", "tests", "plots_baseline")
 
 
-def fingerprint(module: Module, target: str) -> str:
+def fingerprint(module: Module, target: str, own_file: bool = True) -> str:
     """A digest of every file the results of ``module``'s tests on ``target`` depend on.
 
     The target's own files up to this module (a later module cannot change them),
     and the course's files: kata/, reference/, tests/, the baselines, pyproject.toml.
     Sizes and modification times stand in for contents: saving a file changes them.
+    ``own_file=False`` leaves out the module's own file (see ``task_digests``).
     """
     root = module.root
     digest = hashlib.sha1()
     paths = [root / "pyproject.toml", root / target / "__init__.py"]
-    paths += [m.path_in(target) for m in modules(root) if m.number <= module.number]
+    paths += [m.path_in(target) for m in modules(root) if m.number < module.number or (own_file and m == module)]
     for folder in COURSE_FILES:
         base = root / folder
         if base.is_dir():
@@ -198,3 +199,60 @@ def fingerprint(module: Module, target: str) -> str:
         except FileNotFoundError:
             digest.update(f"{path}:missing;".encode())
     return digest.hexdigest()
+
+
+def task_digests(module: Module, target: str) -> dict | None:
+    """{"rest": digest, "tasks": {task id: digest}} of the module's own file in ``target``, or None if it does not parse.
+
+    Each task's digest covers its function's code (not its comments or layout); "rest"
+    covers everything else in the file (given code, imports, the learner's helpers).
+    One test grades one task, with the course's versions of the other tasks' functions,
+    so when only some tasks' functions changed, only their tests can have changed.
+    """
+    import ast
+
+    functions = {task.function: task.id for task in module.tasks()}
+    try:
+        tree = ast.parse(module.path_in(target).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    tasks = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in functions:
+            tasks[functions[node.name]] = hashlib.sha1(ast.dump(node).encode()).hexdigest()
+            node.body = [ast.Pass()]
+    return {"rest": hashlib.sha1(ast.dump(tree).encode()).hexdigest(), "tasks": tasks}
+
+
+# ---------------------------------------------------------------------------
+# A module's last full run, kept under .kata/results/<target>/ (written by the test
+# plugin after a full run, and by the tools when they bring it up to date)
+
+
+def results_path(module: Module, target: str) -> Path:
+    return module.root / ".kata" / "results" / target / f"{module.name}.json"
+
+
+def load_results(module: Module, target: str) -> dict | None:
+    """{"fingerprint", "parts", "tests"} of the module's last kept run, or None."""
+    import json
+
+    try:
+        return json.loads(results_path(module, target).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def save_results(module: Module, target: str, data: dict) -> None:
+    """Keep ``data`` atomically; a read-only checkout goes without (results are only a speed-up)."""
+    import json
+    import os
+
+    path = results_path(module, target)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(data))
+        temporary.replace(path)
+    except OSError:
+        pass

@@ -42,7 +42,6 @@ settings.register_profile("kata", max_examples=40, deadline=None, derandomize=Tr
                           report_multiple_bugs=False, phases=[p for p in Phase if p is not Phase.explain])
 settings.load_profile("kata")
 
-RESULTS_DIR = ".kata/results"
 
 
 def pytest_addoption(parser):
@@ -367,6 +366,7 @@ class KataResults:
         self.collect_errors: list[dict] = []
         self.timed_out: dict[str, str] = {}  # test file -> the first timeout's message
         self.fingerprints: dict[int, str] = {}
+        self.parts: dict[int, dict] = {}  # the fingerprint's parts: see runner.incremental_results
 
     def pytest_runtest_setup(self, item):
         """After one endless loop, the module's other tests stop at once instead of waiting again."""
@@ -388,9 +388,12 @@ class KataResults:
             }
         for number in {record["module"] for record in self.tests.values() if record["module"]}:
             try:
-                self.fingerprints[number] = course.fingerprint(course.module(number), target_package())
+                module = course.module(number)
             except course.UnknownModule:
-                pass
+                continue
+            self.fingerprints[number] = course.fingerprint(module, target_package())
+            self.parts[number] = {"course": course.fingerprint(module, target_package(), own_file=False),
+                                  "own": course.task_digests(module, target_package())}
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -433,7 +436,6 @@ class KataResults:
         """Keep each module that ran in full, with the fingerprint taken before it ran."""
         if not self.whole_run():
             return
-        folder = course.ROOT / RESULTS_DIR / target_package()
         by_module: dict[int, list[dict]] = {}
         for record in self.tests.values():
             if record["module"]:
@@ -441,12 +443,9 @@ class KataResults:
         for number, records in by_module.items():
             if number not in self.fingerprints or any(r["outcome"] == "not run" for r in records):
                 continue
-            folder.mkdir(parents=True, exist_ok=True)
-            module = course.module(number)
-            data = {"fingerprint": self.fingerprints[number], "tests": records}
-            temporary = folder / f".{module.name}.json.tmp"
-            temporary.write_text(json.dumps(data))
-            temporary.replace(folder / f"{module.name}.json")
+            course.save_results(course.module(number), target_package(),
+                                {"fingerprint": self.fingerprints[number], "parts": self.parts.get(number),
+                                 "tests": records})
 
 
 def _last_line(text: str) -> str:
@@ -460,7 +459,4 @@ def pytest_sessionfinish(session, exitstatus):
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(results.as_json(), indent=1))
-    try:
-        results.save_module_results()
-    except OSError:
-        pass  # a read-only checkout: results are only a speed-up
+    results.save_module_results()

@@ -60,6 +60,36 @@ def test_hint_answers_from_the_last_run_while_nothing_changed(course_copy):
     assert "Module 1 is done" in out, out
 
 
+SPY_ON_RUNS = """
+import json
+from kata import course
+from kata.tools import runner
+calls, real = [], runner.run_tests
+def spy(places, *args, **kwargs):
+    calls.append([str(p) for p in places])
+    return real(places, *args, **kwargs)
+runner.run_tests = spy
+results = runner.module_results(course.module(1), until_first_failure=True)
+print(json.dumps({"calls": calls, "unfinished": sorted({r["task"] for r in results if r["outcome"] != "passed"})}))
+"""
+
+
+def test_after_a_save_only_the_changed_tasks_tests_run_again(course_copy):
+    import json
+
+    course_copy.solve_with(1, course_copy.reference_source(1))
+    make(course_copy, "test-module-1")  # a full run, kept
+    saved = course_copy.reference_source(1).replace("return terms.sum(axis=-1)", "return terms.mean(axis=-1)", 1)
+    course_copy.solve_with(1, saved + "\n# a comment changes nothing the tests depend on\n")
+    kept = json.loads((course_copy.root / ".kata" / "results" / "exercises" / "module01_cross_entropy.json").read_text())
+    tests_of_1_2 = sorted(r["nodeid"] for r in kept["tests"] if r["task"] == "1.2")
+    seen = json.loads(course_copy.run(sys.executable, "-c", SPY_ON_RUNS).stdout.strip().splitlines()[-1])
+    assert len(seen["calls"]) == 1 and sorted(seen["calls"][0]) == tests_of_1_2, seen
+    assert seen["unfinished"] == ["1.2"], seen
+    again = json.loads(course_copy.run(sys.executable, "-c", SPY_ON_RUNS).stdout.strip().splitlines()[-1])
+    assert again["calls"] == [] and again["unfinished"] == ["1.2"], again  # brought up to date: nothing to run
+
+
 def test_reset_keeps_a_backup_and_restores_the_stub(course_copy):
     stub = course_copy.exercise(1).read_text()
     mine = stub.replace('raise TODO("1.1")', 'return 42  # my attempt\n    raise TODO("1.1")', 1)
