@@ -120,8 +120,8 @@ from kata.given.module08 import (
     measure_peaks,
 )
 
-RUN_NOTE = ("about 50 s on 2 busy, shared cores (15 s of CPU time, so less on an idle machine): it measures both "
-            "losses' peak memory in two fresh Python processes, side by side.")
+RUN_NOTE = ("about 10 s on 2 idle cores (up to a minute on a busy machine): it measures both losses' peak memory "
+            "in two fresh Python processes, side by side.")
 
 
 def logsumexp_update(running_max, running_sum, chunk):

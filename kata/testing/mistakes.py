@@ -52,11 +52,14 @@ def pytest_addoption(parser):
                     help="sample: the first mistake of each module is run against every other test of its module and "
                          "of the modules that import it; all: every mistake against every other test of its module "
                          "and of every later module collected")
+    group.addoption("--kata-mistakes-limit", type=int, default=None,
+                    help="apply only the first N mistakes of each module's catalogue")
 
 
 def pytest_configure(config):
     if config.getoption("kata_mistakes"):
-        run = MistakeRun(Path(config.getoption("kata_mistakes")), config.getoption("kata_mistakes_scope"))
+        run = MistakeRun(Path(config.getoption("kata_mistakes")), config.getoption("kata_mistakes_scope"),
+                         config.getoption("kata_mistakes_limit"))
         config.pluginmanager.register(run, "kata-mistakes")
 
 
@@ -119,9 +122,10 @@ def install_solved(modules: list[course.Module], changed: course.Module | None =
 
 
 class MistakeRun:
-    def __init__(self, out: Path, scope: str = "sample"):
+    def __init__(self, out: Path, scope: str = "sample", limit: int | None = None):
         self.out = out
         self.scope = scope
+        self.limit = limit
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
@@ -148,7 +152,7 @@ class MistakeRun:
             except CatalogueError as error:
                 results.append({"module": module.number, "error": str(error)})
                 continue
-            for index, entry in enumerate(catalogue):
+            for index, entry in enumerate(catalogue[:self.limit]):
                 started = time.perf_counter()
                 install_solved(modules, module, mutate(module, entry), dependants[module.number])
                 items = items_by_module[module.number]
