@@ -135,15 +135,19 @@ def pristine_copy(pristine: dict[str, str], where: Path) -> None:
         (where / "exercises" / f"{name}.py").write_text(text, encoding="utf-8")
 
 
-HEAVY_TOOLING = ("test_mistakes.py", "test_pytorch_samples.py")  # each a long run of its own kind
+# The tooling tests in groups of about equal cost (seconds alone on 2 cores: mistakes + samples 50,
+# warm runner + messages 70, commands 75), run side by side so that both cores stay busy.
+TOOLING_GROUPS = (("test_mistakes.py", "test_pytorch_samples.py", "test_mnist_data.py", "test_layers.py"),
+                  ("test_warm_runner.py", "test_learner_messages.py"))
 
 
 def tooling_groups() -> list[list[str]]:
-    """The tooling tests in two groups of about equal cost: the harnesses, and the commands."""
-    files = sorted((course.ROOT / "tests" / "tooling").glob("test_*.py"))
-    heavy = [f"tests/tooling/{f.name}" for f in files if f.name in HEAVY_TOOLING]
-    rest = [f"tests/tooling/{f.name}" for f in files if f.name not in HEAVY_TOOLING]
-    return [group for group in (heavy, rest) if group]
+    """The tooling tests as separate runs; a file no group names runs in the last group."""
+    files = sorted(f.name for f in (course.ROOT / "tests" / "tooling").glob("test_*.py"))
+    groups = [[f"tests/tooling/{name}" for name in group if name in files] for group in TOOLING_GROUPS]
+    named = {name for group in TOOLING_GROUPS for name in group}
+    groups.append([f"tests/tooling/{name}" for name in files if name not in named])
+    return [group for group in groups if group]
 
 
 def start_run(target: str, tests: list[str], cwd: Path, out: Path) -> subprocess.Popen:
@@ -255,7 +259,7 @@ def main(modules: list[course.Module]) -> int:
         stub_run = start_run("exercises", tests, copy, tmp / "stub")
         tooling_runs = []
         if every_module and (course.ROOT / "tests" / "tooling").is_dir():
-            for index, group in enumerate(tooling_groups()):  # two runs, so that both cores stay busy
+            for index, group in enumerate(tooling_groups()):
                 (tmp / f"tooling{index}").mkdir()
                 tooling_runs.append((start_run("reference", group, course.ROOT, tmp / f"tooling{index}"),
                                      tmp / f"tooling{index}"))
