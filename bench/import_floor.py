@@ -26,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from kata.tools import warm  # noqa: E402  (after the path is set)
 
+STARTED: list[bool] = []
+
 
 def timed(command: list[str], env: dict) -> float:
     start = time.perf_counter()
@@ -34,9 +36,11 @@ def timed(command: list[str], env: dict) -> float:
 
 
 def ensure_warm_runner(env: dict) -> bool:
+    """A warm runner for this checkout; True if one is serving. The benchmark stops the one it started."""
     socket_path, _, _ = warm.paths(ROOT)
     if not socket_path.exists():
         warm.start(ROOT)
+        STARTED.append(True)
     deadline = time.monotonic() + 120
     while not socket_path.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -69,6 +73,8 @@ def main() -> int:
           f"median {hot:.2f} s, ratio {hot / floor:.2f}x")
     print(f"make test-module-{args.module} TARGET=reference, cold (KATA_NO_SERVER=1): "
           f"median {cold:.2f} s, ratio {cold / floor:.2f}x")
+    if STARTED:
+        warm.stop(ROOT)
     return 0
 
 

@@ -662,12 +662,13 @@ def test_a_double_softmax_stalls_above_1_461_nats_with_decent_accuracy(mod):
 @TRAINS
 @pytest.mark.task("11.7")
 def test_fit_logs_its_numbers_to_tensorboard(mod, tmp_path):
+    data = digits(FIT_SLICE)
     try:
         from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     except ImportError:
+        mod.fit(oracle_mlp(), data, epochs=1)  # the task runs (a stub fails here), only the logging goes unchecked
         pytest.skip("tensorboard is not installed (.venv/bin/pip install -e '.[tensorboard]'; make verify installs "
                     "it), so the TensorBoard logging is not checked")
-    data = digits(FIT_SLICE)
     history = history_of(mod.fit(oracle_mlp(), data, epochs=2, log_dir=tmp_path),
                          "fit(model, 200 digits, epochs=2, log_dir=...)")
     events = EventAccumulator(str(tmp_path))
