@@ -19,6 +19,7 @@ line this module writes. ``describe(excinfo, item)`` returns ``(kind, line)``:
 from __future__ import annotations
 
 import ast
+import os
 import re
 from pathlib import Path
 
@@ -204,8 +205,6 @@ def describe(excinfo, item=None, task_under_test: str | None = None) -> tuple[st
         example = f" [{first_line(notes[0])}]" if notes else ""
         message = text.strip() or "a check failed"
         return "check", " ".join(message.split()) + example
-    import os
-
     where = learner_frame(excinfo.traceback, os.environ.get("KATA_TARGET", "exercises") or "exercises")
     location = f" at {where[0]} line {where[1]}, in {where[2]}()" if where else ""
     if excinfo.typename == "RuntimeWarning":

@@ -38,6 +38,7 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from kata import course, stubs
+from kata.testing.isolation import task_of
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -156,10 +157,10 @@ class MistakeRun:
                 started = time.perf_counter()
                 install_solved(modules, module, mutate(module, entry), dependants[module.number])
                 items = items_by_module[module.number]
-                own = [i for i in items if _task(i) == entry["task"]]
+                own = [i for i in items if task_of(i) == entry["task"]]
                 others = []
                 if self.scope == "all" or index == 0:
-                    others = [i for i in items if _task(i) != entry["task"]]
+                    others = [i for i in items if task_of(i) != entry["task"]]
                     later = ([m for m in modules if m.number > module.number] if self.scope == "all"
                              else dependants[module.number])
                     for dependant in later:
@@ -206,8 +207,3 @@ class MistakeRun:
     @staticmethod
     def _teardown(item) -> None:
         item.session._setupstate.teardown_exact(None)
-
-
-def _task(item) -> str | None:
-    marker = item.get_closest_marker("task")
-    return str(marker.args[0]) if marker and marker.args else None
