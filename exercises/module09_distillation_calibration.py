@@ -186,11 +186,10 @@ def distillation_grad(student_logits, teacher_logits, T=4.0):
     s, t = check_logit_pair(student_logits, teacher_logits)
     T = check_temperature(T)
     s, t = s.detach(), t.detach()
-    # TODO 9.3: the gradient of your distillation_loss (9.1) with respect to student_logits, as a
-    #   formula you derive on paper (module 3's softmax cross-entropy gradient, the chain rule through
-    #   s / T, the power of T, the batch mean) and compute with tensor operations, without autograd.
-    #   Shape (N, C); finite for logits 1000 apart. Check value: for 9.1's check logits at T = 4
-    #   the first row is [-0.217799, 0.086312, 0.131487].
+    # TODO 9.3: the gradient of your distillation_loss (9.1) with respect to student_logits, in
+    #   closed form: derive it on paper, then compute it with tensor operations, without autograd.
+    #   Shape (N, C), the logits' dtype; finite for logits 1000 apart. Check value: for 9.1's check
+    #   logits at T = 4 the first row is [-0.217799, 0.086312, 0.131487].
     raise TODO("9.3")
 
 

@@ -331,12 +331,11 @@ def gaussian_nll_loss(mean, log_var, y):
     """
     mean, log_var, y = check_regression_outputs(mean, log_var, y)
     # TODO 10.8: return the mean over the N examples of −log N(y_i; mean_i, σ_i²) in nats, where the
-    #   model predicts log σ_i² = log_var_i, as a 0-d tensor that autograd can differentiate with respect
-    #   to mean and log_var. Use nn.GaussianNLLLoss with the lesson's conventions in mind: it wants the
-    #   variance itself (not σ, not log σ²); keep its constant (full=True, so the value is the true NLL);
-    #   keep its default eps = 1e-6 (a variance below it is clamped up to it) and reduction="mean". Writing
-    #   the NLL by hand is fine if it does the same, clamp included. Check value: mean 0, log_var 0 and
-    #   y = 1 give 1.418939.
+    #   model predicts log_var_i = log σ_i², as a 0-d tensor that autograd can differentiate with respect
+    #   to mean and log_var. The number is the one nn.GaussianNLLLoss gives with full=True (the constant
+    #   kept, so it is the true NLL), its default eps = 1e-6 (a variance below eps is raised to eps) and
+    #   reduction="mean": calling it or writing the NLL yourself are both fine, the clamp included.
+    #   Check value: mean 0, log_var 0 and y = 1 give 1.418939.
     # BEGIN SOLUTION
     loss = nn.GaussianNLLLoss(full=True, eps=1e-6, reduction="mean")
     return loss(mean, y, log_var.exp())
@@ -353,9 +352,9 @@ def fit_heteroscedastic(x, y, epochs=200, lr=0.2):
     # TODO 10.9: fit a fresh MeanAndLogVariance() (given: it starts at mean 0, variance 1, and maps x to
     #   (mean, log_var)) to all of (x, y) with Adam at learning rate lr (torch.optim.Adam, or the given Adam
     #   from kata.given.module10: the same numbers, without the seconds torch.optim's first use costs), one
-    #   full-batch step per epoch for `epochs` epochs, on your gaussian_nll_loss. Each step clears the
-    #   gradients first, computes the loss of the whole data set, back-propagates it and updates. Return
-    #   (model, history), history[k] being loss.item() of the loss computed in epoch k, before its update.
+    #   full-batch step per epoch for `epochs` epochs, on your gaussian_nll_loss; each update uses the
+    #   gradient of that epoch's loss alone. Return (model, history), history[k] being the loss (a Python
+    #   float) computed in epoch k on all of (x, y), before that epoch's update.
     #   Check value: with the defaults on the experiment's 200 points history[0] is 9.3255 and the last
     #   loss is 0.3200.
     # BEGIN SOLUTION
