@@ -18,7 +18,7 @@ CLASS_NAMES = ("class 0 (centre (-2, -2))", "class 1 (centre (2, 2))")
 def loss_curve(losses, log2, final_loss, lr):
     """The mean BCE per epoch, the log 2 start marked, the final loss annotated."""
     fig = new_figure()
-    fig.set_layout_engine("none")  # a fixed layout: constrained layout would double the drawing time
+    fig.set_layout_engine(None)  # a fixed layout: constrained layout would double the drawing time
     ax = fig.subplots(gridspec_kw={"left": 0.09, "right": 0.98, "bottom": 0.11, "top": 0.93})
     epochs = np.arange(len(losses))
     ax.axhline(log2, color="0.5", ls="--", lw=1.2, label=f"log 2 = {log2:.4f} nats (p = 1/2 for every point)")
@@ -80,7 +80,7 @@ def decision_boundary(X, y, grid, w, b, p_data, acc, epochs):
     p_data: (N,) the model's P(class 1) at the data points; the misclassified ones get a ring.
     """
     fig = new_figure()
-    fig.set_layout_engine("none")  # a fixed layout: constrained layout would double the drawing time
+    fig.set_layout_engine(None)  # a fixed layout: constrained layout would double the drawing time
     ax = fig.subplots(gridspec_kw={"left": 0.065, "right": 0.575, "bottom": 0.1, "top": 0.9})
     shading = _shade(ax, grid)
     _boundary(ax, grid, w)
@@ -103,7 +103,7 @@ def decision_boundary(X, y, grid, w, b, p_data, acc, epochs):
 def boundary_snapshots(X, y, panels):
     """One small panel per (epoch, w, b, grid, loss): the boundary and shading as training goes."""
     fig = new_figure(width=11.0, height=4.2)
-    fig.set_layout_engine("none")  # a fixed layout: constrained layout would double the drawing time
+    fig.set_layout_engine(None)  # a fixed layout: constrained layout would double the drawing time
     axes = fig.subplots(1, len(panels), sharex=True, sharey=True,
                         gridspec_kw={"left": 0.055, "right": 0.9, "bottom": 0.2, "top": 0.8, "wspace": 0.08})
     shading = None
