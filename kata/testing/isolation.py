@@ -18,10 +18,12 @@ to end.
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 import sys
 import types
+from pathlib import Path
 
 from kata import course
 from kata.given import cache
@@ -35,6 +37,8 @@ class Isolation:
         self.tasks = {(m.name, t.function): t.id for m in course.modules() for t in m.tasks()}
         self.module_names = {m.name for m in course.modules()}
         self._stack: list[tuple[list, str | None]] = []
+        self._imports: dict[tuple[str, int], frozenset[str]] = {}  # (file, mtime) -> course modules it imports
+        self._unimportable: set[str] = set()  # tried once this run; the learner's own call reports why
 
     @property
     def enabled(self) -> bool:
@@ -62,6 +66,7 @@ class Isolation:
         """Make ``live``'s function the learner's and every other task function the course's."""
         swapped: list[tuple[dict, str, object, bool]] = []  # (namespace, name, old value, existed)
         if self.enabled:
+            self._import_what_learners_import()
             for name, module in list(sys.modules.items()):
                 package, _, module_name = name.partition(".")
                 if package != self.learner or module_name not in self.module_names or module is None:
@@ -80,6 +85,44 @@ class Isolation:
                 self._fill_missing(module_name, namespace, live, swapped)
         self._stack.append((swapped, cache.STATE.live))
         cache.STATE.live = live
+
+    def _import_what_learners_import(self) -> None:
+        """A course module a learner's file imports only inside a function is imported now, so it is stood in too."""
+        for name, module in list(sys.modules.items()):
+            package, _, module_name = name.partition(".")
+            if package != self.learner or module_name not in self.module_names or module is None:
+                continue
+            for wanted in self._course_imports(getattr(module, "__file__", None)):
+                full = f"{self.learner}.{wanted}"
+                if full not in sys.modules and full not in self._unimportable:
+                    try:
+                        importlib.import_module(full)
+                    except Exception:  # noqa: BLE001 - it fails again inside the function, and is reported there
+                        self._unimportable.add(full)
+
+    def _course_imports(self, path: str | None) -> frozenset[str]:
+        """The course modules the learner's file at ``path`` imports, anywhere in it (read once per version)."""
+        try:
+            version = (path, Path(path).stat().st_mtime_ns)
+        except (TypeError, OSError):
+            return frozenset()
+        if version not in self._imports:
+            try:
+                tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+            except (OSError, SyntaxError, ValueError):
+                tree = ast.Module(body=[], type_ignores=[])
+            found = set()
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    found.update(alias.name.partition(".")[2] for alias in node.names
+                                 if alias.name.partition(".")[0] == self.learner)
+                elif isinstance(node, ast.ImportFrom):
+                    inside = node.level == 1 or (node.level == 0 and (node.module or "").partition(".")[0] == self.learner)
+                    rest = (node.module or "") if node.level == 1 else (node.module or "").partition(".")[2]
+                    if inside:
+                        found.update([rest.partition(".")[0]] if rest else [alias.name for alias in node.names])
+            self._imports[version] = frozenset(found & self.module_names)
+        return self._imports[version]
 
     def _fill_missing(self, module_name: str, namespace: dict, live: str | None, swapped: list) -> None:
         """A task function the learner deleted or renamed: the course's version stands in (not for ``live``)."""

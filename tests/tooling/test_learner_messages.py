@@ -88,6 +88,25 @@ def test_a_broken_earlier_module_blocks_the_next_one_in_one_line(course_copy):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_a_module_first_imported_inside_a_task_function_is_stood_in_too(course_copy):
+    """3.1 imports module 1 only inside its body: module 1's wrong entropy must not fail 3.1."""
+    module1 = course_copy.reference_source(1)
+    wrong_entropy = module1.replace("    return terms.sum(axis=-1)\n", "    return -terms.sum(axis=-1)\n", 1)
+    assert wrong_entropy != module1, "module 1's entropy changed: update this test"
+    course_copy.solve_with(1, wrong_entropy)
+    module3 = course_copy.reference_source(3)
+    checking = module3.replace("    z = logits / temperature\n",
+                               "    from .module01_cross_entropy import entropy  # first imported here\n"
+                               "    if not np.isclose(entropy(np.array([0.5, 0.5])), np.log(2)):\n"
+                               "        raise ValueError('entropy of a fair coin is not log 2')\n"
+                               "    z = logits / temperature\n", 1)
+    assert checking != module3, "module 3's softmax changed: update this test"
+    course_copy.solve_with(3, checking)
+    result = course_copy.kata("test", "3")
+    assert "fair coin" not in result.stdout, result.stdout
+    assert "✗ 3.1" not in result.stdout, result.stdout
+
+
 def test_a_failure_shows_a_few_values_and_the_shape_not_the_array(course_copy):
     source = course_copy.reference_source(3)
     solved = source.replace("from kata.given.checks", "import numpy as _np\nfrom kata.given.checks", 1)
