@@ -94,7 +94,7 @@ WHAT YOU WRITE
 1.3 cross_entropy(p, q, eps, base)
                            one cross-entropy per pair of rows (the last axis,
                            so a batch works), q clipped into [eps, 1]
-After 1.3, "WHAT YOU FOUND" below the three functions writes your sums out.
+Once all three pass, `make test-module-1` shows what you found: your sums as formulas.
 
 THE FIGURE (make run-module-1, and the test compares it with plots_baseline/)
 ----------
@@ -172,23 +172,6 @@ def cross_entropy(p, q, eps=1e-12, base=None):
     #   cross_entropy([.5, .5], [.9, .1]) = 1.203973 nats;
     #   cross_entropy([1, 0], [0, 1]) = -ln(1e-12) = 27.631021 nats.
     raise TODO("1.3")
-
-
-# ---------------------------------------------------------------------------
-# WHAT YOU FOUND (read this after 1.3: it writes out the sums you wrote)
-#
-#   surprisal      s_b(q)  = -log_b q = -ln q / ln b
-#   entropy        H(p)    = Σ_x p(x) · s(p(x)) = -Σ_x p(x) log p(x)   (0 · log 0 counts as 0,
-#                                                                      the limit of x log x as x -> 0)
-#   cross-entropy  H(p, q) = Σ_x p(x) · s(q(x)) = -Σ_x p(x) log q(x)
-#
-# Both are averages over outcomes x drawn from the truth p, so p is always the
-# weight; what changes is whose probability is inside the log: p's own
-# (entropy) or your prediction's (cross-entropy). Their difference,
-#   H(p, q) - H(p) = Σ_x p(x) log(p(x) / q(x)) >= 0,
-# is the KL divergence of module 2, and that it is never negative is Gibbs'
-# inequality. With a one-hot p (label y) every term but one is 0, which is why
-# the loss of a labelled example is -log q(y).
 
 
 # ---------------------------------------------------------------------------

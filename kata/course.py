@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +86,16 @@ class Module:
     @property
     def hints_path(self) -> Path:
         return self.root / "kata" / "tools" / "hints" / f"{self.name}.toml"
+
+    def hints_file(self) -> dict:
+        """The module's hints file, parsed: a table per task id, and ``found`` (shown once the module is done)."""
+        if not self.hints_path.exists():
+            return {}
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - Python 3.10
+            import tomli as tomllib
+        return tomllib.loads(self.hints_path.read_text(encoding="utf-8"))
 
     @property
     def mistakes_path(self) -> Path:

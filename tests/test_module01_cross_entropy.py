@@ -97,6 +97,8 @@ NATS_NOT_BASE_TEN = ("that is the answer in nats: every base needs the change of
                      "(log_b q = ln q / ln b)")
 BITS_NOT_BASE_TEN = "that is in bits: use the base you were given, log(q) / log(base), not log2 for every base"
 MULTIPLIED = "you multiplied by log(base): to change units, divide by it"
+LOG10_OF_BASE = ("you divided by log10(base): the change of units divides nats by the natural log of the base, "
+                 "ln b (how many nats one unit of base b is)")
 BITS_BY_DEFAULT = "that is 1 bit: with base=None the answer is in nats (natural log)"
 LOG10_BY_DEFAULT = "that is log base 10: with base=None use the natural log"
 
@@ -113,7 +115,8 @@ def test_surprisal_in_nats_and_bits(mod):
     expect_close(got, LN2, call, mistakes=[(-LN2, MINUS_SURPRISAL), (1.0, BITS_BY_DEFAULT),
                                            (math.log10(2), LOG10_BY_DEFAULT)])
     call, got = surprisal(0.5, base=2)
-    expect_close(got, 1.0, call, mistakes=[(LN2, IN_NATS), (LN2 * LN2, MULTIPLIED), (-1.0, MINUS_SURPRISAL)])
+    expect_close(got, 1.0, call, mistakes=[(LN2, IN_NATS), (LN2 * LN2, MULTIPLIED), (-1.0, MINUS_SURPRISAL),
+                                           (LN2 / math.log10(2), LOG10_OF_BASE)])
     call, got = surprisal(0.25, base=2)
     expect_close(got, 2.0, call)
     call, got = surprisal(0.1, base=10)
@@ -177,12 +180,16 @@ def test_entropy_of_the_seed_distribution_in_bits(mod):
                  mistakes=[(-bits, "a negative entropy means the minus sign is missing"),
                            (nats, "that is the entropy in nats: pass base on to surprisal"),
                            (-nats, "a negative entropy in nats: the minus sign is missing, and pass base on to surprisal"),
-                           (bits / 4, "you averaged over the classes: entropy is a sum over them")])
+                           (bits / 4, "you averaged over the classes: entropy is a sum over them"),
+                           (sum(-math.log2(x) for x in [0.1, 0.5, 0.1, 0.3]),
+                            "you added up the surprisals unweighted: entropy is the average surprisal, each "
+                            "outcome counted as often as it happens")])
     expect_close(mod.entropy([0.5, 0.5], base=2), 1.0, "entropy([.5, .5], base=2), a fair coin")
 
 
 ZERO_LOG_ZERO = ("0·log 0 = 0·inf gives NaN: the p = 0 terms must add exactly 0 "
-                 "(np.where evaluates both of its branches, so masking the product alone still computes 0·inf)")
+                 "(if you masked with np.where: it evaluates both branches, so masking the product alone still "
+                 "computes 0·inf)")
 
 
 @pytest.mark.task("1.2")

@@ -49,7 +49,7 @@ def as_probabilities(x, name: str = "q"):
     if bad_nan:
         raise ValueError(f"{name} contains NaN")
     if low < 0 or high > 1:
-        raise ValueError(f"{name} must hold probabilities in [0, 1], got min {low:.12g}, max {high:.12g}")
+        raise ValueError(f"{name} must hold probabilities in [0, 1], got min {low!r}, max {high!r}")
     return array
 
 

@@ -1,7 +1,9 @@
 """``make hint-N``: the next tier of hints for module N's next unfinished task.
 
 Hints live in one TOML file per module, ``kata/tools/hints/moduleNN_<topic>.toml``:
-``["N.M"] hints = ["tier 1: the idea", "tier 2: the key step", "tier 3: nearly the code"]``.
+``["N.M"] hints = ["tier 1: the idea", "tier 2: the key step", "tier 3: nearly the code"]``,
+and optionally, before the tables, ``found = "..."``: what the learner's code amounts to
+(formulas the lesson keeps back), shown by the test summary once every task passes.
 Which task is next comes from test results: the module's last full run while
 nothing it depends on changed, else a run that stops at the first failing test.
 """
@@ -9,32 +11,25 @@ nothing it depends on changed, else a run that stops at the first failing test.
 from __future__ import annotations
 
 import json
-import sys
 
 from kata import course
 from kata.tools import progress, runner
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 STATE = course.ROOT / ".kata" / "hints-shown.json"
 
 
 def load(module: course.Module) -> dict[str, list[str]]:
     """{task id: [hint 1, hint 2, ...]} for ``module``; empty if it has no hints file."""
-    if not module.hints_path.exists():
-        return {}
-    data = tomllib.loads(module.hints_path.read_text(encoding="utf-8"))
-    return {task: list(entry.get("hints", [])) for task, entry in data.items()}
+    return {task: list(entry.get("hints", [])) for task, entry in module.hints_file().items()
+            if isinstance(entry, dict)}
 
 
 def show_next(module: course.Module, target: str) -> int:
     results = runner.module_results(module, until_first_failure=True)
     unfinished = [s for s in progress.statuses(module, results) if not s.done]
     if not unfinished:
-        print(f"Module {module.number} is done: every task passes. On to the next module (make check-all).")
+        print("\n".join(progress.what_you_found(module)
+                        + [f"Module {module.number} is done: every task passes. On to the next module (make check-all)."]))
         return 0
     task = unfinished[0].task
     tiers = load(module).get(task.id, [])

@@ -106,10 +106,11 @@ def next_step(tests: list[dict], target: str = "exercises", detail_shown: bool =
     if found is None:
         numbers = sorted({r["module"] for r in tests if r["module"] is not None})
         later = [m for m in course.modules() if numbers and m.number > numbers[-1]]
+        found = what_you_found(course.module(numbers[0])) if len(numbers) == 1 else []
         if len(numbers) == 1 and later:
-            return [f"Module {numbers[0]} is done. Well played. Next: module {later[0].number}, "
-                    f"{later[0].topic} (make test-module-{later[0].number})."]
-        return ["All tasks in this run are done. Well played."]
+            return found + [f"Module {numbers[0]} is done. Well played. Next: module {later[0].number}, "
+                            f"{later[0].topic} (make test-module-{later[0].number})."]
+        return found + ["All tasks in this run are done. Well played."]
     module, status = found
     task = status.task
     where = f"{target}/{module.name}.py"
@@ -125,13 +126,23 @@ def next_step(tests: list[dict], target: str = "exercises", detail_shown: bool =
     return lines
 
 
+def what_you_found(module: course.Module) -> list[str]:
+    """The module's ``found`` text (its hints file), as lines to show once every task passes."""
+    text = module.hints_file().get("found")
+    if not isinstance(text, str) or not text.strip():
+        return []
+    return ["What you found:"] + ["  " + line if line else "" for line in text.strip("\n").splitlines()] + [""]
+
+
 def _todo_line_number(module: course.Module, target: str, task: course.Task) -> str:
-    """' line N' of the task's raise TODO in the target file, or '' if it is gone (being solved)."""
+    """' line N' of the task's raise TODO in the target file, else of its TODO comment, else ''."""
     path = course.ROOT / target / f"{module.name}.py"
     if target == "exercises" and path.exists():
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if f'raise TODO("{task.id}"' in line:
-                return f" line {number}"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for marker in (f'raise TODO("{task.id}"', f"# TODO {task.id}:"):
+            for number, line in enumerate(lines, start=1):
+                if marker in line:
+                    return f" line {number}"
     return ""
 
 

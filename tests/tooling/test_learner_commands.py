@@ -60,6 +60,26 @@ def test_hint_answers_from_the_last_run_while_nothing_changed(course_copy):
     assert "Module 1 is done" in out, out
 
 
+def test_what_you_found_is_kept_back_until_the_module_is_done(course_copy):
+    formula = "-Σ_x p(x) log q(x)"
+    assert formula not in course_copy.exercise(1).read_text(), "the lesson gives 1.3's formula away"
+    solve_up_to(course_copy, 1, "entropy")
+    assert formula not in make(course_copy, "test-module-1").stdout
+    course_copy.solve_with(1, course_copy.reference_source(1))
+    out = make(course_copy, "test-module-1").stdout
+    assert "What you found:" in out and formula in out, out
+    assert out.index("What you found:") < out.index("Module 1 is done"), out
+
+
+def test_next_still_names_the_todos_line_once_its_raise_is_replaced(course_copy):
+    solve_up_to(course_copy, 1, "entropy")
+    written = course_copy.exercise(1).read_text().replace('raise TODO("1.2")', "return p.sum(axis=-1)", 1)
+    course_copy.solve_with(1, written)
+    todo_line = next(n for n, line in enumerate(written.splitlines(), start=1) if "# TODO 1.2:" in line)
+    out = make(course_copy, "test-module-1").stdout
+    assert f"Next: task 1.2, entropy() in exercises/module01_cross_entropy.py line {todo_line}" in out, out
+
+
 SPY_ON_RUNS = """
 import json
 from kata import course
