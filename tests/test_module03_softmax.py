@@ -73,6 +73,21 @@ LOG_OF_MINUS_INF = ("a log of 0 was taken at the -inf class (its probability is 
 WARNED = "a numpy warning means an exp overflowed, a log of 0 or a 0 / 0 was computed on the way: compute it stably"
 BROADCAST = ("a max or a sum along `axis` without keepdims=True loses that axis, so it no longer lines up with the "
              "logits: keep it with keepdims=True")
+INDICES_AS_ROWS = ("these targets are class indices, one per row (shape ({n},)), and they do not line up with the "
+                   "({n}, {c}) rows: when are_indices is true, pick each row's own target entry (or build the one-hot "
+                   "rows first)")
+
+
+def broadcast_cause(error, args) -> str:
+    """Why a broadcasting error happened: class-index targets used as probability rows, or a lost keepdims axis."""
+    shapes = [np.shape(a) for a in args if isinstance(a, np.ndarray)]
+    indices = [a for a in args if isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype.kind in "iu"]
+    for targets in indices:
+        n = targets.shape[0]
+        rows = [shape for shape in shapes if len(shape) == 2 and shape[0] == n]
+        if rows and f"({n},)" in str(error) and f"({n},{rows[0][1]})" in str(error).replace(" ", ""):
+            return INDICES_AS_ROWS.format(n=n, c=rows[0][1])
+    return BROADCAST
 
 
 def other_axis(axis):
@@ -217,10 +232,11 @@ def quietly(function, *args, call=None, **kwargs):
             frames = [f for f in traceback.extract_tb(error.__traceback__) if course_folder_of(f.filename)]
             where = f" at {short_path(frames[-1].filename)} line {frames[-1].lineno}" if frames else ""
             problem = f"{call or getattr(function, '__name__', 'it')} raised ValueError '{error}'{where}"
+            cause = broadcast_cause(error, args)
         else:
             problem = None
     if problem:
-        fail(f"{problem}: {BROADCAST}")
+        fail(f"{problem}: {cause}")
     texts = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     return result, (texts[0] if texts else None)
 
@@ -280,15 +296,20 @@ def softmax_path(z, axis=-1, *, shift="axis", keep_max=True, total="axis", keep_
     return None
 
 
-def log_softmax_path(z, axis=-1, *, shift="axis", keep_max=True, total="axis", keep_sum=True, add_back=False):
-    """log_softmax as (z - m) - log Σ exp(z - m), with one step possibly changed."""
+LSE_ADDED = ("you added the log-sum-exp: the log of a quotient is the log of the top minus the log of the bottom, "
+             "so the log of the softmax's denominator is subtracted")
+
+
+def log_softmax_path(z, axis=-1, *, shift="axis", keep_max=True, total="axis", keep_sum=True, add_back=False,
+                     sign=-1.0):
+    """log_softmax as (z - m) - log Σ exp(z - m), with one step possibly changed (sign=+1: the log added)."""
     z = np.asarray(z, dtype=float)
     with np.errstate(all="ignore"), contextlib.suppress(ValueError):
         m = {"axis": lambda: z.max(axis=axis, keepdims=keep_max), "all": z.max, "none": lambda: 0.0}[shift]()
         shifted = z - m
         e = np.exp(shifted)
         s = e.sum() if total == "all" else e.sum(axis=axis if total == "axis" else other_axis(axis), keepdims=keep_sum)
-        return (z if add_back else shifted) - np.log(s)
+        return (z if add_back else shifted) + sign * np.log(s)
     return None
 
 
@@ -367,6 +388,7 @@ def log_softmax_mistakes(z, axis=-1):
         (log_softmax_path(z, axis, shift="all"), global_max_why(z, axis, log=True)),
         (log_softmax_path(z, axis, add_back=True), ADDED_BACK),
         (log_softmax_path(z, axis, shift="none"), log_unshifted_why(z, axis)),
+        (log_softmax_path(z, axis, sign=1.0), LSE_ADDED),
     ])
 
 
@@ -503,7 +525,8 @@ def test_log_softmax_of_two_logits(mod):
                 mistakes=[(SOFTMAX_1_2, "that is softmax: take its log (stably)"),
                           ([1.31326169, 0.31326169], "the sign is flipped: log-probabilities are <= 0"),
                           ([-1.0, 0.0], "that is z - max(z) alone: subtract the log-sum-exp of the shifted logits too"),
-                          (log_softmax_path([1.0, 2.0], add_back=True), ADDED_BACK)])
+                          (log_softmax_path([1.0, 2.0], add_back=True), ADDED_BACK),
+                          (log_softmax_path([1.0, 2.0], sign=1.0), LSE_ADDED)])
 
 
 @pytest.mark.task("3.2")
@@ -696,7 +719,14 @@ def grad_mistakes(z, targets, expected):
     n, c = np.shape(z)
     onehot = np.eye(c)[targets] if np.ndim(targets) == 1 else np.asarray(targets, dtype=float)
     probabilities = scipy.special.softmax(z, axis=-1)
-    return [
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_probabilities = -onehot / probabilities / n
+    block = [((probabilities - np.isin(np.arange(c), targets)) / n,
+              "p[:, targets] -= 1 subtracts 1 in every target class of every row (an N×N block): subtract it only "
+              "at each row's own target, p[np.arange(N), targets]")] if np.ndim(targets) == 1 else []
+    return block + [
+        (by_probabilities, "that is the gradient with respect to the probabilities, -t / p: the task asks for the "
+                           "gradient with respect to the logits z, so carry the chain rule on through the softmax"),
         (expected * n, f"the gradient is {n} times too big: the loss is the MEAN over the N = {n} rows, and that "
                        "mean puts a factor into every row's gradient"),
         (-expected, "the sign is flipped: the loss falls when the target class's logit rises, so that component of "
@@ -790,6 +820,8 @@ cube_sum = Formula("Σ x³", lambda x: float(np.sum(x ** 3)))
 
 TWICE = "twice too big: divide the difference by 2h, not h"
 HALF = "half too small: divide the difference by 2h, not 4h"
+BACK_TO_X = ("half a one-sided difference: the second f ran at x itself, not at x - h (after x[i] += h, one x[i] -= h "
+             "only brings x back): evaluate f at x + h and at x - h")
 
 
 def forward_difference_message(h):
@@ -829,6 +861,7 @@ def test_central_difference_of_a_cubic(mod):
                            (3 * X3 ** 2 - 3 * X3 * h + h ** 2, forward_difference_message(h) + " (this one is backward)"),
                            (2 * (3 * X3 ** 2 + h ** 2), TWICE),
                            ((3 * X3 ** 2 + h ** 2) / 2, HALF),
+                           ((3 * X3 ** 2 + 3 * X3 * h + h ** 2) / 2, BACK_TO_X),
                            (3 * X3 ** 2 + 1e-10, "that used the default step 1e-5: h is a parameter, step by the "
                                                  "h you were given")])
 
@@ -841,7 +874,9 @@ def test_numerical_gradient_is_accurate_with_the_default_step(mod):
     if np.allclose(np.abs(got - exact), np.abs(X3 * 3e-5), rtol=0.05, atol=0):  # 3xh: the forward difference's error
         fail(f"numerical_gradient(Σ x³, [1, 2, -1.5]) has relative error {error:.1e} against the exact 3x², above the "
              "1e-7 bar of a gradient check: " + forward_difference_message(1e-5))
-    why = diagnose(got, [(2 * exact, TWICE), (exact / 2, HALF)], expected=exact, tolerance=(1e-8, 0.0))
+    # with h = 1e-5, half a one-sided difference is within 1e-5 of exact / 2: both listed, so neither is named
+    why = diagnose(got, [(2 * exact, TWICE), (exact / 2, HALF), ((exact + 3 * X3 * 1e-5) / 2, BACK_TO_X)],
+                   expected=exact, tolerance=(1e-8, 0.0))
     if why is not None and error >= 1e-8:
         fail(f"numerical_gradient(Σ x³, [1, 2, -1.5]) returned {show(got)}, expected the exact 3x² = [3, 12, 6.75] "
              f"within 1e-8: {why}")
