@@ -83,9 +83,10 @@ NLL is convex (a log-sum-exp of functions linear in 1/T, minus one linear in
 one minimum and any sound one-dimensional search finds it. A minimum with T > 0
 exists when the validation set holds at least one mistake the model is sure of
 enough to be wrong about (the course's does); if every validation prediction
-were right, the NLL would keep falling as T -> 0 and there would be no answer. How you search is yours: over T, 1/T or log T (which keeps T positive for
-free), with a torch optimiser, with scipy, or with a search you write. What
-the tests ask is the minimum itself: T within a relative 1e-4 of it.
+were right, the NLL would keep falling as T -> 0 and there would be no
+answer. How you search is yours: over T, 1/T or log T (which keeps T positive
+for free), with a torch optimiser, with scipy, or with a search you write.
+What the tests ask is the minimum itself: T within a relative 1e-4 of it.
 
 THE EXPERIMENTS (given code below, built on your functions)
 ---------------

@@ -102,6 +102,12 @@ def distillation_mistakes(s, t, T):
          "the softmax runs over the classes, the last axis (dim=-1), not over the batch (dim=0)"),
         (float(F.kl_div(F.log_softmax(s / T, 0), p, reduction="batchmean") * T**2),
          "the log_softmax runs over the classes, the last axis (dim=-1), not over the batch (dim=0)"),
+        (float(F.kl_div(F.log_softmax(s / T, 0), F.softmax(t / T, 0), reduction="batchmean") * T**2),
+         "both softmaxes ran over the batch (dim=0): each row is a distribution over the classes, the last axis"),
+        (float((torch.special.xlogy(F.softmax(t / T, 0), F.softmax(t / T, 0))
+                - F.softmax(t / T, 0) * F.log_softmax(s / T, 0)).sum(0).mean() * T**2),
+         "every step ran over dim 0, the batch: the softmaxes and the KL's sum run over the classes (the last axis), "
+         "and the mean over the rows"),
         (float("nan"), "NaN: F.kl_div's second argument is the teacher's probabilities p; a log p there "
                        "needs log_target=True (the log of a negative number is NaN)"),
     ]
@@ -173,7 +179,11 @@ def test_the_power_of_t_keeps_the_gradient_scale_as_t_grows(mod):
     grads = {}
     for T in (8.0, 32.0, 1e4):
         student = s.clone().requires_grad_(True)
-        mod.distillation_loss(student, t, T).backward()
+        loss = mod.distillation_loss(student, t, T)
+        expect_true(isinstance(loss, torch.Tensor) and loss.requires_grad,
+                    f"distillation_loss(s, t, {T:g}) gave a value with no gradient: compute it with torch operations "
+                    "on the tensors (no .item(), .numpy() or float()), so the student can learn from it")
+        loss.backward()
         grads[T] = student.grad
     ratio = float(grads[32.0].norm() / grads[8.0].norm())
     for power, why in ((-2, "like 1/T²: the KL needs a factor T**2"),
@@ -297,6 +307,28 @@ def test_distillation_grad_stays_finite_at_extreme_logits(mod):
         expect_close(got, autograd_of_kl(EXTREME_STUDENT, EXTREME_TEACHER, T), call, rtol=1e-9, atol=1e-12)
 
 
+class AutogradUsed(Exception):
+    pass
+
+
+@pytest.mark.task("9.3")
+def test_distillation_grad_is_derived_not_autograd(mod, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AutogradUsed
+
+    s, t = random_logits(3, 4, 10)
+    expected = autograd_of_kl(s, t, 3.0)
+    for owner, name in ((torch.autograd, "grad"), (torch.autograd, "backward"), (torch.Tensor, "backward")):
+        monkeypatch.setattr(owner, name, refuse)
+    try:
+        got = mod.distillation_grad(s, t, 3.0)
+    except AutogradUsed:
+        fail("distillation_grad(s, t, T=3) called autograd: 9.3 asks for the gradient in closed form, derived on "
+             "paper and computed with tensor operations (autograd is what the tests check it against)")
+    monkeypatch.undo()
+    expect_close(got, expected, "distillation_grad(s, t, T=3) for 3 rows of 4", rtol=1e-7, atol=1e-12)
+
+
 # --- 9.4 training, and the distillation run ------------------------------------------------
 
 
@@ -341,10 +373,15 @@ def test_train_runs_full_batch_adam(mod):
                  "the gradients pile up: backward() adds into .grad, so zero them (optimizer.zero_grad()) every epoch"),
                 (trained(X, loss_fn, 15, 1e-3, optimizer=torch.optim.Adam)[0],
                  "that is Adam's default learning rate 0.001: pass lr=lr to torch.optim.Adam"),
-                (after, "each loss is the one after the update: record the loss computed before optimizer.step()")]
+                (after, "each loss is the one after the update: record the loss computed before optimizer.step()"),
+                (trained(X, loss_fn, 15, 0.1, optimizer=torch.optim.Adam, fresh_optimizer=True)[0],
+                 "a new Adam every epoch forgets its running averages, so every step is a first step: make the "
+                 "optimizer once, before the loop")]
     expect_close(got, expected, f"{call} losses", rtol=1e-7, mistakes=mistakes)
     expect_close(model(X).detach(), logits, "the trained model's logits (train must update the model it is given)",
-                 rtol=1e-7)
+                 rtol=1e-7, mistakes=[(trained(X, loss_fn, 14, 0.1, optimizer=torch.optim.Adam)[1],
+                                       "those are the logits after 14 updates, one fewer than the 15 epochs: every "
+                                       "epoch, the last one too, makes its update")])
 
 
 @pytest.mark.task("9.4")
@@ -440,25 +477,27 @@ def ece_oracle(probs, labels, n_bins=15, edges="right", confidence="max"):
     edges: "right" (b/M, (b+1)/M], the contract; "left" [b/M, (b+1)/M) with 1.0 in the last bin
     (floor(c·M)); "drop" [b/M, (b+1)/M) losing 1.0; "both" [b/M, (b+1)/M], an edge counted twice.
     confidence="label": the probability of the true label instead of the largest one.
+    "acc_label_prob": per bin, the mean probability of the true label instead of the fraction right.
     """
     probs, labels = np.asarray(probs, dtype=float), np.asarray(labels)
     conf, correct = probs.max(-1), (probs.argmax(-1) == labels).astype(float)
     if confidence == "label":
         conf = probs[np.arange(len(labels)), labels]
     lows, highs = np.arange(n_bins) / n_bins, np.arange(1, n_bins + 1) / n_bins
-    counts, confs, accs, accs_n = (np.zeros(n_bins) for _ in range(4))
+    label_prob = probs[np.arange(len(labels)), labels]
+    counts, confs, accs, accs_n, accs_p = (np.zeros(n_bins) for _ in range(5))
     for b, (low, high) in enumerate(zip(lows, highs)):
         inside = {"right": (conf > low) & (conf <= high), "left": (conf >= low) & ((conf < high) | (b == n_bins - 1)),
                   "drop": (conf >= low) & (conf < high), "both": (conf >= low) & (conf <= high)}[edges]
         if inside.any():
             counts[b], confs[b], accs[b] = inside.sum(), conf[inside].mean(), correct[inside].mean()
-            accs_n[b] = correct[inside].sum() / len(labels)
+            accs_n[b], accs_p[b] = correct[inside].sum() / len(labels), label_prob[inside].mean()
     gaps = np.abs(accs - confs)
     filled = counts > 0
     nan_empty = np.where(filled, confs, np.nan), np.where(filled, accs, np.nan)
     return {"ece": float((counts / len(labels) * gaps).sum()), "counts": counts, "conf": confs, "acc": accs,
             "equal": float(gaps[filled].mean()), "empty": float(gaps.sum() / n_bins),
-            "acc_over_n": accs_n, "conf_nan": nan_empty[0], "acc_nan": nan_empty[1]}
+            "acc_over_n": accs_n, "acc_label_prob": accs_p, "conf_nan": nan_empty[0], "acc_nan": nan_empty[1]}
 
 
 def bins_mistakes(probs, labels, n_bins):
@@ -478,12 +517,16 @@ def bins_mistakes(probs, labels, n_bins):
     empty_nan = "an empty bin gave NaN (the mean of no values): store 0 for its confidence and accuracy"
     return {
         "counts": [(left["counts"], edge), (drop["counts"], dropped), (both["counts"], twice),
-                   (by_label["counts"], label)],
+                   (by_label["counts"], label),
+                   (right["counts"] / len(labels), "the counts are numbers of rows (0, 1, 2, ...), not fractions of "
+                                                   "N: the weighting by n_b / N belongs to the ECE (9.6)")],
         "conf": [(left["conf"], edge), (drop["conf"], dropped), (both["conf"], twice), (by_label["conf"], label),
                  (right["conf_nan"], empty_nan)],
         "acc": [(left["acc"], edge), (drop["acc"], dropped), (both["acc"], twice), (right["acc_nan"], empty_nan),
                 (right["acc_over_n"], "an accuracy is the fraction of the bin's own rows that are right: divide by "
-                                      "the bin's count, not by N")],
+                                      "the bin's count, not by N"),
+                (right["acc_label_prob"], "an accuracy is the fraction of the bin's rows whose prediction (the "
+                                          "argmax) is the label, not the mean probability given to the true label")],
     }
 
 
@@ -597,6 +640,8 @@ ECE_MISTAKES = [
     (-HAND_ECE_SIGNED, "the absolute value was taken of the whole weighted sum, which is |accuracy − mean "
                        "confidence| over all the examples: take each bin's gap |accuracy − confidence| before "
                        "weighting, so that an overconfident bin and an underconfident one do not cancel"),
+    (HAND_ECE * len(HAND_LABELS), "that is the count-weighted sum without the division by N: each bin's weight is its "
+                                  "share n_b / N of the examples, so an ECE lies in [0, 1]"),
 ]
 
 

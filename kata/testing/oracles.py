@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 
 def full_batch(model, loss_of, *, epochs: int, lr: float, optimizer=None, zero_grad: bool = True,
-               record_after: bool = False) -> list[float]:
+               record_after: bool = False, fresh_optimizer: bool = False) -> list[float]:
     """Full-batch training: one step per epoch on ``loss_of(model)``; the loss of each epoch, as floats.
 
     optimizer: None for plain gradient descent written by hand (p -= lr * p.grad, which
@@ -22,10 +22,13 @@ def full_batch(model, loss_of, *, epochs: int, lr: float, optimizer=None, zero_g
     optimizer spends on imports), or a torch.optim class such as torch.optim.Adam.
     zero_grad=False: the gradients pile up (backward() adds into .grad).
     record_after=True: the loss recorded is the one after the step.
+    fresh_optimizer=True: a new optimizer every epoch (its running averages forgotten).
     """
     step = optimizer(model.parameters(), lr=lr) if optimizer is not None else None
     history = []
     for _ in range(epochs):
+        if fresh_optimizer and optimizer is not None:
+            step = optimizer(model.parameters(), lr=lr)
         if zero_grad:
             if step is not None:
                 step.zero_grad()
