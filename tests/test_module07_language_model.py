@@ -130,9 +130,10 @@ def mutual_information(P):
 
 
 def nll(probs, pairs):
-    """Mean -ln probs[c][t] over (c, t) pairs, in plain Python."""
+    """Mean -ln probs[c][t] over (c, t) pairs, in plain Python (a learner's entry <= 0 costs inf, a NaN stays NaN)."""
     pairs = list(pairs)
-    return sum(-math.log(probs[c][t]) for c, t in pairs) / len(pairs)
+    return sum(-math.log(q) if q > 0 else (q if math.isnan(q) else math.inf)
+               for q in (float(probs[c][t]) for c, t in pairs)) / len(pairs)
 
 
 def pairing_mistakes(probs, ids, expected_mean):
@@ -146,13 +147,13 @@ def pairing_mistakes(probs, ids, expected_mean):
         (expected_mean / LN2, "that is in bits: use the natural log (np.log) where nats are expected"),
         (-expected_mean, "a negative cross-entropy: the minus sign in -ln q is missing"),
         (nll(probs, list(zip(ids[1:], ids[:-1]))),
-         "off by one: context and next character are swapped. The context is ids[t], the target ids[t+1]"),
+         "context and next character are swapped. The context is ids[t], the target ids[t+1]"),
         (nll(probs, list(zip(ids, ids))),
-         "off by one: each character is paired with itself. The target is the NEXT character, ids[t+1]"),
+         "each character is paired with itself. The target is the NEXT character, ids[t+1]"),
         (nll(probs, list(zip(ids[:-1], ids[:-1]))),
-         "off by one: each character is paired with itself. The target is the NEXT character, ids[t+1]"),
+         "each character is paired with itself. The target is the NEXT character, ids[t+1]"),
         (nll(probs, list(zip(ids[1:], ids[1:]))),
-         "off by one: each character is paired with itself. The target is the NEXT character, ids[t+1]"),
+         "each character is paired with itself. The target is the NEXT character, ids[t+1]"),
         (nll(probs, list(zip(ids, ids[1:] + ids[:1]))),
          "off by one: the pairs wrap around (the last character has no next one): N characters give N-1 pairs"),
         (nll(probs, list(zip(ids[:-2], ids[2:]))),
@@ -283,7 +284,10 @@ def test_entropy_rate_of_a_two_state_chain(mod):
                            (H2_ROW_SUM, "you added the rows' entropies: weight row i by π_i (the weights sum to 1)"),
                            (H2_AXIS0, "you summed over the wrong axis: row i is the context, so sum each row over the next "
                                       "character j, then weight the rows by π_i"),
-                           (-H2, "a negative rate: the minus sign is missing")])
+                           (-H2, "a negative rate: the minus sign is missing"),
+                           (float(stationary(P2) @ -np.log(P2).sum(axis=1)),
+                            "each -ln q_ij must be weighted by P_ij, how often j follows i: within a row the rate is "
+                            "an average over the next character too")])
 
 
 @pytest.mark.task("7.1")
@@ -396,13 +400,16 @@ def test_pairs_are_each_character_and_the_next(mod):
     contexts, targets = (np.asarray(a) for a in got)
     call = "bigram_pairs([3, 0, 1, 4])"
     if contexts.shape != (3,) or targets.shape != (3,):
+        longer = max(contexts.size, targets.size) > 3
         fail(f"{call} returned arrays of shapes {contexts.shape} and {targets.shape}, expected (3,) and (3,): "
-             "off by one: N characters give N-1 pairs (the last character has no next one, no wrap-around)")
+             + ("off by one: N characters give N-1 pairs (the last character has no next one, no wrap-around)"
+                if longer else "a pair is missing: N characters give N-1 pairs, one for every character but the "
+                               "last (each with the character right after it)"))
     if np.array_equal(contexts, [0, 1, 4]) and np.array_equal(targets, [3, 0, 1]):
-        fail(f"{call} returned contexts [0, 1, 4] and targets [3, 0, 1]: off by one, swapped. "
+        fail(f"{call} returned contexts [0, 1, 4] and targets [3, 0, 1]: swapped. "
              "The context is the character BEFORE the one predicted")
     if np.array_equal(contexts, targets):
-        fail(f"{call} returned contexts equal to targets: off by one, each character is paired with itself. "
+        fail(f"{call} returned contexts equal to targets: each character is paired with itself. "
              "The target is the next character")
     expect_close(contexts, [3, 0, 1], f"{call}: contexts")
     expect_close(targets, [0, 1, 4], f"{call}: targets")
@@ -433,7 +440,7 @@ def test_sequence_cross_entropy_reductions(mod):
                        diagnoses={(6,): "off by one: 6 characters give 5 (context, next) pairs, no wrap-around"})
     reversed_pairs = [-math.log(PROBS3[c][t]) for c, t in zip(IDS3[1:], IDS3[:-1])]
     expect_close(got, LOSSES3, call, mistakes=[([v / LN2 for v in LOSSES3], "those are bits: use the natural log"),
-                                               (reversed_pairs, "off by one: context and next character are swapped. "
+                                               (reversed_pairs, "context and next character are swapped. "
                                                 "The context is ids[t], the target ids[t+1]")])
     expect_close(mod.sequence_cross_entropy(PROBS3, IDS3, reduction="sum"), CE3_SUM,
                  "sequence_cross_entropy(..., reduction='sum')",
@@ -541,7 +548,10 @@ def test_perplexity_by_hand(mod):
                                             "number of choices grows with the loss"),
                            (2 ** CE3, "2 ** nats mixes units: exp(nats), or 2 ** bits"),
                            (math.exp(CE3 / LN2), "exp of the loss in bits mixes units: exp(nats), or 2 ** bits"),
-                           (CE3, "that is the cross-entropy itself: perplexity is the K with ln K = that loss")])
+                           (CE3, "that is the cross-entropy itself: perplexity is the K with ln K = that loss"),
+                           (5 / (0.5 + 0.6 + 0.3 + 0.4 + 0.35),
+                            "that is 1 / the mean probability (an arithmetic mean): perplexity is exp of the mean "
+                            "loss, the geometric mean of 1/q")])
 
 
 @pytest.mark.task("7.5")
@@ -594,7 +604,7 @@ def test_count_model_by_hand(mod):
     got = mod.count_bigram_model(IDS_COUNT, vocab_size=3, k=1.0)
     expected = [[1 / 6, 3 / 6, 2 / 6], [3 / 6, 2 / 6, 1 / 6], [1 / 5, 2 / 5, 2 / 5]]
     mistakes = [(count_table(IDS_COUNT, 3, 1.0, transpose=True),
-                 "off by one: the table is transposed. Row = context (ids[t]), column = next character (ids[t+1])"),
+                 "the table is transposed. Row = context (ids[t]), column = next character (ids[t+1])"),
                 (count_table(IDS_COUNT, 3, 1.0, wrap=True),
                  "off by one: the pairs wrap around (last character -> first): N characters give N-1 pairs"),
                 (count_table(IDS_COUNT, 3, 1.0, once=True),
@@ -670,12 +680,19 @@ def test_training_follows_plain_gradient_descent(mod, trained):
         _, after = gradient_descent(train, V, 5.0, 50, record_after=True)
         _, single = gradient_descent(train, V, 5.0, 50, dtype=torch.float32)
         _, climbing = gradient_descent(train, V, -5.0, 50)
+        _, summed = gradient_descent(train, V, 5.0, 50, reduction="sum")
+        _, heavy = gradient_descent(train, V, 5.0, 50,
+                                    optimizer=lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9))
         expect_close(losses, oracle, "train_bigram(training text): losses", rtol=1e-9,
                      mistakes=[(no_zero, "the gradients pile up: clear the gradient after every update"),
                                (after, "the losses were recorded after the update: record each step's loss before it"),
                                (climbing, "the loss climbs: step AGAINST the gradient, W minus lr times the gradient"),
                                (single, "that is float32 training: keep the table float64 (dtype=torch.float64)"),
-                               (oracle / LN2, "those are bits: F.cross_entropy gives nats, keep them")])
+                               (oracle / LN2, "those are bits: F.cross_entropy gives nats, keep them"),
+                               (summed / (len(train) - 1), "the steps followed the SUMMED loss, whose gradient is N-1 "
+                                "times the mean's: step on the mean cross-entropy, as the contract says"),
+                               (summed, "those are summed losses: the contract says the mean over the pairs"),
+                               (heavy, "that is SGD with momentum: plain gradient descent has none")])
     raw = probs.detach().numpy() if hasattr(probs, "detach") else np.asarray(probs)
     if raw.dtype != np.float64:
         fail(f"train_bigram(training text): probs came back as {raw.dtype}, expected float64: keep the table float64 "
@@ -769,22 +786,25 @@ def test_figure_training_curve(mod):
 @pytest.mark.task("7.8")
 def test_sweep_matches_gradient_descent(mod):
     train, _ = texts(mod)
-    lrs = (1.0, 20.0)
-    call = "learning_rate_sweep(training text, lrs=(1, 20), steps=10)"
+    lrs = (20.0, 1.0)  # not ascending: the results follow the order given
+    call = "learning_rate_sweep(training text, lrs=(20, 1), steps=10)"
     got = expect_shape(mod.learning_rate_sweep(train, lrs=lrs, steps=10), (2,), call)
     pairs = list(zip(train[:-1], train[1:]))
-    finals, befores, means = [], [], []
+    finals, befores, means, lowest = [], [], [], []
     for lr in lrs:
         probs, losses = gradient_descent(train, V, lr, 10)
         finals.append(nll(probs, pairs))
         befores.append(losses[-1])
         means.append(losses.mean())
+        lowest.append(min(losses.min(), finals[-1]))
     default_lr = [nll(gradient_descent(train, V, 5.0, 10)[0], pairs)] * 2
     default_steps = [nll(gradient_descent(train, V, lr, 50)[0], pairs) for lr in lrs]
     expect_close(got, finals, call, rtol=1e-9,
                  mistakes=[(befores, "those are losses[-1], from before the last update: score the probs train_bigram returns"),
                            (means, "those are the mean losses over training: keep the loss after the last step"),
-                           (finals[::-1], "the learning rates were taken in the wrong order"),
+                           (finals[::-1], "the learning rates were taken in another order (sorted?): return one "
+                                          "value per learning rate in the order lrs gives them"),
+                           (lowest, "that is the lowest loss seen during training: keep the loss after the last step"),
                            (default_lr, "every run used the same learning rate: pass each lr of lrs to train_bigram"),
                            (default_steps, "those runs took 50 steps: pass the sweep's steps to train_bigram"),
                            (np.array(finals) / LN2, "those are bits: the sweep returns nats")])
@@ -840,7 +860,12 @@ def test_code_length_by_hand(mod):
                            (CODE3_BITS / 6, "that is per character of all 6 (and the code length is a total, not a mean)"),
                            (-CODE3_BITS, "a negative code length: the minus sign of -log2 q is missing"),
                            (CODE3_BITS + math.log2(3), "you charged the first character log2 V bits: the code length "
-                                                       "counts the N-1 predicted characters, like the summed loss")] + mistakes)
+                                                       "counts the N-1 predicted characters, like the summed loss"),
+                           (CE3 / LN2 * 6, "that is the mean times N = 6: N characters make N-1 = 5 predictions, so "
+                                           "the total is the sum of their 5 costs"),
+                           (sum(math.ceil(-math.log2(q)) for q in (0.5, 0.6, 0.3, 0.4, 0.35)),
+                            "you rounded each character's cost up to whole bits: the ideal code length keeps the "
+                            "fractions (an arithmetic coder gets within a few bits of it for the whole text)")] + mistakes)
 
 
 @pytest.mark.task("7.9")
@@ -927,6 +952,8 @@ def test_compressors_on_the_heldout_text(mod):
         if method == "zlib":
             mistakes.append((8 * compressed(data, "zlib", level=6) / n,
                              "that is zlib's default level 6: the contract says level 9, zlib's best"))
+            mistakes.append(((bits - 48) / n, "that is raw deflate, without zlib's 2-byte header and 4-byte "
+                                              "checksum: zlib.compress(data, 9) keeps them"))
         else:
             mistakes.append((8 * compressed(data, "lzma", format=lzma.FORMAT_ALONE) / n,
                              "that is the legacy .lzma format: the contract says lzma's default, the .xz format"))
@@ -937,7 +964,12 @@ def test_compressors_on_the_heldout_text(mod):
 @pytest.mark.task("7.10")
 def test_compressors_pay_headers_on_short_texts(mod):
     for method, expected in (("zlib", 72.0), ("lzma", 480.0)):
-        expect_close(mod.compressed_bits_per_character("a", method), expected,
+        try:
+            got = mod.compressed_bits_per_character("a", method)
+        except ZeroDivisionError:
+            fail(f"compressed_bits_per_character('a', {method!r}) divided by zero: a one-character text has N = 1 "
+                 "character and N-1 = 0; divide the file's bits by N, the number of characters")
+        expect_close(got, expected,
                      f"compressed_bits_per_character('a', {method!r}): one character, a whole header",
                      mistakes=[(expected / 8, "those are bytes: a byte is 8 bits")])
     expect_close(mod.compressed_bits_per_character("a" * HELDOUT_CHARS, "zlib"),
@@ -978,8 +1010,10 @@ def test_compressed_bits_refuse_bad_input(mod):
 def test_figure_numbers_code_lengths(mod):
     results = mod.code_length_results()
     expect_close(results["entropy_rate"], ENTROPY_RATE_BITS, "code_length_results()['entropy_rate'] (bits)")
-    expect_close(results["zlib"], ZLIB_HELDOUT, "code_length_results()['zlib']", rtol=1e-9)
-    expect_close(results["lzma"], LZMA_HELDOUT, "code_length_results()['lzma']", rtol=1e-9)
+    by_n_minus_1 = "you divided by N-1: each of the N characters is in the file, divide by N"
+    for method, expected in (("zlib", ZLIB_HELDOUT), ("lzma", LZMA_HELDOUT)):
+        expect_close(results[method], expected, f"code_length_results()[{method!r}]", rtol=1e-9,
+                     mistakes=[(expected * HELDOUT_CHARS / (HELDOUT_CHARS - 1), by_n_minus_1)])
     expect_close(results["true chain"]["expected"], ENTROPY_RATE_BITS, "the true chain's expected code length")
     expect_close(results["uniform"]["measured"], math.log2(V), "the uniform model's code length per character")
     for name in ("true chain", "count", "unigram", "uniform"):

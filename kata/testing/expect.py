@@ -213,7 +213,10 @@ def expect_close(
                                    if np.ndim(v) else f"{float(v):.12g}" for v in (value, expected))
     message = f"{call} returned {got_text}, expected {expected_text}"
     if where is not None and np.asarray(value).size > 8:
-        message += f" (first difference at index {where[0]}: {show(where[1])} instead of {show(where[2])})"
+        first_got, first_wanted = show(where[1]), show(where[2])
+        if first_got == first_wanted:
+            first_got, first_wanted = f"{where[1]:.12g}", f"{where[2]:.12g}"
+        message += f" (first difference at index {where[0]}: {first_got} instead of {first_wanted})"
     fail(message + (f": {why}" if why else "."))
     return value
 

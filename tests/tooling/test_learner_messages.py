@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kata import course
@@ -178,3 +179,16 @@ def test_only_the_kata_package_is_installed_so_no_lesson_is_found_from_another_f
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.stdout.strip() == "[True, False, False]", result.stdout + result.stderr
+
+
+def test_numbers_that_differ_past_the_sixth_digit_are_shown_with_enough_digits():
+    from kata.testing.expect import expect_close
+
+    expected = np.linspace(1.6094379124341003, 2.0, 12)
+    got = expected.astype(np.float32).astype(float)  # a float32 step: equal to 6 digits, not to 1e-9
+    with pytest.raises(BaseException) as failure:
+        expect_close(got, expected, "train(...) losses", rtol=1e-9, mistakes=[(got, "that is float32 training")])
+    message = str(failure.value)
+    first = message.split("first difference at index 0: ", 1)[1].split(")", 1)[0]
+    shown_got, shown_expected = first.split(" instead of ")
+    assert shown_got != shown_expected, message
