@@ -235,12 +235,15 @@ def reduce_losses(losses, row_weights, reduction="mean"):
             or losses.dim() != 1 or losses.shape != row_weights.shape:
         raise ValueError("losses and row_weights must be 1-D tensors of the same shape (M,)")
     # TODO 5.3: return the losses unchanged for "none"; for "sum" their sum; for
-    #   "mean" their weighted average, in which row i counts row_weights[i]
-    #   times (a row of weight 0, such as an ignored one, does not count at all;
-    #   with every weight 1 it is the plain mean). When every weight is 0 the
-    #   mean is 0/0 = NaN, as in torch: do not guard against it. "sum" and
-    #   "mean" return 0-d tensors. Check value: losses [0.417030, 0.660149]
-    #   with row weights [1, 3] give a mean of 0.269295.
+    #   "mean" the weighted average over the rows, in which row i counts
+    #   row_weights[i] times (a row of weight 0, such as an ignored one, does
+    #   not count at all; with every weight 1 it is the plain mean). The losses
+    #   arrive already weighted: 5.2 multiplied row i's loss by row_weights[i],
+    #   so do not weight them again. When every weight is 0 the mean is 0/0 =
+    #   NaN, as in torch: do not guard against it. "sum" and "mean" return 0-d
+    #   tensors. Check value: losses [0.417030, 0.660149] (row weights [1, 3]
+    #   already applied: the second row's own loss is 0.220050) give a mean of
+    #   0.269295.
     # BEGIN SOLUTION
     if reduction == "none":
         return losses

@@ -19,7 +19,7 @@ from torch import nn
 
 from kata.given.data import three_blobs
 from kata.given.module05 import LossInputWarning
-from kata.testing.expect import Call, expect_close, expect_refusals, expect_shape, expect_true, fail
+from kata.testing.expect import Call, expect_close, expect_refusals, expect_shape, expect_true, fail, show
 from kata.testing.oracles import full_batch
 
 MODULE = "module05_torch_classifier"
@@ -63,9 +63,12 @@ def guarded(call, function, *args, **kwargs):
     except (IndexError, RuntimeError) as error:
         if "out of bounds" not in str(error) and "out of range" not in str(error):
             raise
-        fail(f"{call} raised {type(error).__name__} ({str(error).splitlines()[0]}): an ignored target such as -100 "
-             "is not a valid index; replace ignored targets by a valid class before indexing, then give those "
-             "rows 0")
+        ignore_index = kwargs.get("ignore_index", -100)
+        which = ("an ignored target such as -100" if ignore_index == -100 else
+                 f"an ignored target (here ignore_index = {ignore_index}; find them with the ignore_index you were "
+                 "given, not a fixed -100)")
+        fail(f"{call} raised {type(error).__name__} ({str(error).splitlines()[0]}): {which} is not a valid index; "
+             "replace ignored targets by a valid class before indexing, then give those rows 0")
 
 
 def expect_tensor(got, call):
@@ -325,6 +328,9 @@ def test_classes_become_the_last_axis(mod):
     expect_close(got, expected, call, rtol=0, mistakes=[
         (swapped, "the rows come out with d1 and d2 in reverse order: swapping dim 1 with the last reverses the "
                   "spatial axes; move dim 1 to the end and keep the others in their order"),
+        (x.transpose(1, 2).reshape(-1, 3).tolist(), "transpose(1, 2) moves the classes past d1 only: right for "
+                                                    "(N, C, T), but with more spatial axes dim 1 must move past all "
+                                                    "of them, to the last axis"),
         ([[0.0, 1.0, 2.0], [3.0, 10.0, 11.0], [12.0, 13.0, 20.0], [21.0, 22.0, 23.0], [4.0, 5.0, 6.0],
           [7.0, 14.0, 15.0], [16.0, 17.0, 24.0], [25.0, 26.0, 27.0]],
          "x was reshaped to (-1, C) as it lies, so each row mixes the scores of different positions: move the "
@@ -816,7 +822,9 @@ def words(x):
 
 
 def case_words(case):
-    kind = "probabilities" if case["soft"] else f"targets={case['targets'].tolist()}"
+    targets = case["targets"]
+    kind = "probabilities" if case["soft"] else (f"targets={targets.tolist()}" if targets.numel() <= 8
+                                                 else f"targets={show(targets)}")
     return (f"logits of shape {tuple(case['logits'].shape)}, {kind}, weight={words(case['weight'])}, "
             f"ignore_index={case['ignore']}, reduction={case['reduction']!r}")
 
@@ -866,7 +874,13 @@ def model_outputs(model, call):
     if not isinstance(model, nn.Module):
         fail(f"{call} returned {type(model).__name__}, expected a torch.nn.Module")
     with torch.no_grad():
-        return model(POINTS)
+        try:
+            return model(POINTS)
+        except RuntimeError as error:
+            if "shapes cannot be multiplied" not in str(error):
+                raise
+            fail(f"{call} cannot take the points (N, 2): {str(error).splitlines()[0]}. The first layer's input "
+                 "size is the number of features, 2: nn.Linear(in_features, out_features), in_features first")
 
 
 def expect_seeded(factory, call):

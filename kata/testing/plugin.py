@@ -41,6 +41,15 @@ from kata.testing import isolation, messages
 settings.register_profile("kata", max_examples=40, deadline=None, derandomize=True, database=None,
                           report_multiple_bugs=False, phases=[p for p in Phase if p is not Phase.explain])
 settings.load_profile("kata")
+# A failing property is shrunk to a simpler example for at most this long (Hypothesis's own
+# default is five minutes, and it invites the patch): a learner waits seconds, not minutes.
+SHRINK_SECONDS = 2
+try:
+    from hypothesis.internal.conjecture import engine as _hypothesis_engine
+
+    _hypothesis_engine.MAX_SHRINKING_SECONDS = SHRINK_SECONDS
+except (ImportError, AttributeError):  # pragma: no cover - another Hypothesis layout: its default stays
+    pass
 
 
 

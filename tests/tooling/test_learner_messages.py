@@ -192,3 +192,17 @@ def test_numbers_that_differ_past_the_sixth_digit_are_shown_with_enough_digits()
     first = message.split("first difference at index 0: ", 1)[1].split(")", 1)[0]
     shown_got, shown_expected = first.split(" instead of ")
     assert shown_got != shown_expected, message
+
+
+def test_a_failing_property_is_not_shrunk_for_long_enough_to_time_out(course_copy_at):
+    """5.4 with the spatial axes reversed fails a slow property (each example runs torch twice): before the
+    shrinking was capped it ran past the 15 s limit, and 5.5-5.11 were reported as not run."""
+    copy = course_copy_at("kata", modules=(5,))
+    source = copy.reference_source(5)
+    reversed_axes = source.replace("    return x.movedim(1, -1).reshape(-1, x.shape[1])\n",
+                                   "    return x.permute(0, *range(x.dim() - 1, 1, -1), 1).reshape(-1, x.shape[1])\n", 1)
+    assert reversed_axes != source, "class_rows changed: update this test"
+    copy.solve_with(5, reversed_axes)
+    result = copy.kata("test", "5")
+    assert "10/11 tasks done" in result.stdout, result.stdout
+    assert "stopped after" not in result.stdout and "not run" not in result.stdout, result.stdout
