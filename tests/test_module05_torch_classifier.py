@@ -170,7 +170,9 @@ def test_per_row_losses_pick_each_rows_target(mod):
         (): "one loss per row is wanted, not their sum or mean"})
     expect_close(got, [L0, L1, L2], call, mistakes=[
         ([-L0, -L1, -L2], "the losses are negative: the loss is MINUS the log-probability of the target"),
-        ([L0, NLL[0][1], NLL[0][2]], "every value comes from row 0: row i's loss is read from row i")])
+        ([L0, NLL[0][1], NLL[0][2]], "every value comes from row 0: row i's loss is read from row i"),
+        ([NLL[0][0], NLL[1][0], NLL[2][0]], "every value comes from column 0 (a gather along dim 0?): row i's loss is "
+                                            "read at column targets[i], so pick along dim 1, the classes")])
 
 
 @pytest.mark.task("5.2")
