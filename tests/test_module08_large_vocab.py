@@ -7,6 +7,7 @@ failure can name the mistake. Sizes are tiny: the point is equality, not speed.
 """
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -72,10 +73,13 @@ def chunk_mean_mistakes(hidden, weight, targets, chunk_size):
            "of every chunk and divide once by the total count of kept tokens")
     safe = torch.where(kept, targets, 0)
     with_ignored = float(F.cross_entropy(hidden @ weight.T, safe))
+    summed_in = float(F.cross_entropy(hidden @ weight.T, safe, reduction="sum")) / max(int(kept.sum()), 1)
     return [(float(losses.sum()) / n, "you divided by N, all the tokens: divide by the count of kept tokens "
                                       "(targets != ignore_index)"),
             (float(np.mean(by_kept)), why), (float(np.mean(by_size)), why),
-            (with_ignored, "the ignored tokens were counted (as class 0): leave rows with target == ignore_index out")]
+            (with_ignored, "the ignored tokens were counted (as class 0): leave rows with target == ignore_index out"),
+            (summed_in, "the ignored tokens' losses (as class 0) were added in: leave them out of the sum, not only "
+                        "out of the count")]
 
 
 def described(got) -> str:
@@ -259,7 +263,7 @@ def test_update_with_a_chunk_of_only_minus_inf(mod):
                  mistakes=[([np.nan, 2.0 + math.exp(-1)], MINUS_INF_CHUNK)])
     with Quiet():
         new_max, new_sum = mod.logsumexp_update(0.0, 1.0, np.array([-INF, 2.0]))
-    expect_close(new_sum, math.exp(-2) + 1.0, "logsumexp_update(0, 1, [-inf, 2])[1]: a masked entry adds exp(-inf) = 0")
+    expect_close(new_sum, math.exp(-2) + 1.0, "logsumexp_update(0, 1, [-inf, 2])[1] (a masked entry adds exp(-inf) = 0)")
 
 
 @pytest.mark.task("8.1")
@@ -282,6 +286,27 @@ def test_online_logsumexp_equals_scipy_when_the_max_keeps_growing(mod):
     for chunk_size in (1, 3, 4, 10, 25):
         expect_close(mod.online_logsumexp(x, chunk_size), logsumexp(x), f"online_logsumexp(arange(10), {chunk_size})",
                      rtol=1e-12, atol=1e-12, mistakes=online_mistakes(x, chunk_size))
+
+
+@pytest.mark.task("8.2")
+def test_online_logsumexp_reads_x_chunk_by_chunk_with_logsumexp_update(mod):
+    namespace = sys.modules[mod.__name__].__dict__
+    update = namespace["logsumexp_update"]  # the course's 8.1 while this test runs
+    widths = []
+
+    def counting(running_max, running_sum, chunk):
+        widths.append(np.shape(chunk)[-1])
+        return update(running_max, running_sum, chunk)
+
+    namespace["logsumexp_update"] = counting
+    try:
+        got = mod.online_logsumexp(np.arange(10.0), 3)
+    finally:
+        namespace["logsumexp_update"] = update
+    call = "online_logsumexp(arange(10), 3)"
+    expect_close(got, logsumexp(np.arange(10.0)), call, rtol=1e-12, atol=1e-12)
+    expect_true(widths == [3, 3, 3, 1], f"{call} passed chunks of widths {widths} to logsumexp_update, expected "
+                "[3, 3, 3, 1]: the task reads x chunk_size values at a time with your 8.1, never the whole row at once")
 
 
 @pytest.mark.task("8.2")
@@ -385,7 +410,10 @@ def test_streaming_logsumexp_is_stable_at_large_logits(mod):
     expect_close(mod.streaming_logsumexp(hidden, weight, 2), expected.numpy(),
                  "streaming_logsumexp of logits up to 500 in float32, chunk 2", rtol=1e-6,
                  mistakes=[([np.inf, float(expected[1])], "exp(500) overflows: subtract the running max first"),
-                           ([float(expected[0]), low_row_from_zero], STARTED_AT_ZERO)])
+                           ([float(expected[0]), low_row_from_zero], STARTED_AT_ZERO),
+                           ([np.inf, low_row_from_zero], "nothing was shifted: exp(500) overflows to inf and "
+                                                         "exp(-500) underflows to 0. Subtract the running max, which "
+                                                         "starts at -inf, before every exp")])
 
 
 @pytest.mark.task("8.3")
@@ -394,7 +422,37 @@ def test_streaming_logsumexp_of_very_negative_logits(mod):
     weight = torch.tensor([[100.0], [100.01], [100.02]], dtype=torch.float64)  # logits -10000, -10001, -10002
     expect_close(mod.streaming_logsumexp(hidden, weight, 2), [-9999.592394035555],
                  "streaming_logsumexp(hidden [[-100]], weight [[100], [100.01], [100.02]], 2)", rtol=1e-12,
-                 mistakes=[([-np.inf], STARTED_AT_ZERO)])
+                 mistakes=[([-np.inf], "exp of logits near -10,000 underflows to 0, and log 0 = -inf: subtract the "
+                                       "running max before exp, and start it at -inf (a max started at 0 never "
+                                       "moves)")])
+
+
+@pytest.mark.task("8.3")
+def test_streaming_logsumexp_never_holds_more_than_n_by_chunk_size(mod):
+    hidden, weight, _ = inputs(36, 2, 60, seed=6)
+    call = "streaming_logsumexp(hidden (36, 2), weight (60, 2), chunk_size=6)"
+    with LargestTensor() as largest:
+        got = mod.streaming_logsumexp(hidden, weight, 6)
+    expect_close(got, torch.logsumexp(hidden @ weight.T, dim=-1).numpy(), call, **EXACT)
+    bound = max(36 * 6, 36 * 2, 60 * 2)  # every token against one vocabulary chunk, or the inputs themselves
+    if largest.numel > bound:
+        why = ("that is the whole (N, V) logits matrix, which the streaming logsumexp must never build"
+               if largest.numel >= 36 * 60 else
+               "that is one chunk of tokens against the whole vocabulary: the chunks are of the VOCABULARY, "
+               "chunk_size rows of weight at a time, with every token in each" if largest.numel == 6 * 60 else
+               "that is bigger than every token against one vocabulary chunk")
+        fail(f"{call} made a tensor of shape {largest.shape} (in {largest.op}): {why}. No temporary may be bigger "
+             "than (N, chunk_size) = (36, 6)")
+
+
+@pytest.mark.task("8.3")
+def test_streaming_logsumexp_keeps_float32(mod):
+    hidden, weight, _ = inputs(5, 3, 11, seed=7, dtype=torch.float32)
+    got = mod.streaming_logsumexp(hidden, weight, 4)
+    call = "streaming_logsumexp(float32 hidden (5, 3), float32 weight (11, 3), 4)"
+    expect_true(isinstance(got, torch.Tensor) and got.dtype == torch.float32,
+                f"{call} returned {getattr(got, 'dtype', type(got).__name__)}: return hidden's dtype (float32 here)")
+    expect_close(got, torch.logsumexp(hidden @ weight.T, dim=-1).numpy(), call, rtol=1e-5)
 
 
 # --- 8.4 chunked_cross_entropy_forward ----------------------------------------------------------------
@@ -490,6 +548,7 @@ def gradient_mistakes(hidden, weight, targets, grad_loss=1.0):
     only_onehot = -grad_loss * onehot / count
     softmax = torch.softmax(hidden @ weight.T, -1)
     unmasked = grad_loss * (softmax - onehot) / count
+    no_onehot = grad_loss * softmax * kept[:, None] / count
     no_softmax = "the softmax term is missing: the gradient of the logits is (softmax - onehot) / count, not just -onehot / count"
     # grad_loss / kept.sum() with a Python float grad_loss: torch divides by the int64 count in float32
     in_float32 = float(torch.tensor(grad_loss, dtype=torch.float32) / torch.tensor(count, dtype=torch.float32))
@@ -499,6 +558,8 @@ def gradient_mistakes(hidden, weight, targets, grad_loss=1.0):
                                "comes out in torch's default dtype, float32. Convert the count first, "
                                "kept.sum().to(hidden.dtype)"),
         ((only_onehot @ weight, only_onehot.T @ hidden), no_softmax),
+        ((no_onehot @ weight, no_onehot.T @ hidden), "the one-hot target is missing: the gradient of the logits is "
+                                                     "softmax minus the one-hot of the target, over the count"),
         ((gh * count, gw * count), "the gradient is count times too large: divide by the count of kept tokens (the 1/N of the mean)"),
         ((gh * count / n, gw * count / n), "you divided by N, all the tokens: divide by the count of kept tokens"),
         ((unmasked @ weight, unmasked.T @ hidden), "ignored tokens got a gradient: multiply their rows by 0 (kept is False)"),
@@ -593,7 +654,9 @@ def test_memory_formula_at_the_benchmark_sizes(mod):
                  "loss_memory_bytes(2048, 32768, None, float32)", rtol=0, atol=0.5,
                  mistakes=[(naive_bytes / 4, "that counts numbers, not bytes: multiply by the element size (4 for float32)"),
                            (naive_bytes * 8, "that is bits: torch.finfo(dtype).bits // 8 gives bytes"),
-                           (naive_bytes * 2 / 3, "the naive loss holds three (N, V) matrices at its peak, not two")])
+                           (naive_bytes * 2 / 3, "the naive loss holds three (N, V) matrices at its peak, not two"),
+                           (naive_bytes / 3, "the naive loss holds three (N, V) matrices at its peak (the saved "
+                                             "log-probabilities and two gradients), not one")])
     chunked_bytes = (3 * 1024 * 1024 + 2048) * 4  # 12,591,104
     expect_close(mod.loss_memory_bytes(2048, 32768, 1024, torch.float32), chunked_bytes,
                  "loss_memory_bytes(2048, 32768, 1024, float32)", rtol=0, atol=0.5,
@@ -604,7 +667,9 @@ def test_memory_formula_at_the_benchmark_sizes(mod):
 @pytest.mark.task("8.6")
 def test_memory_formula_follows_dtype_and_small_sizes(mod):
     expect_close(mod.loss_memory_bytes(2048, 32768, 1024, torch.float64), (3 * 1024 * 1024 + 2048) * 8,
-                 "loss_memory_bytes(2048, 32768, 1024, float64)", rtol=0, atol=0.5)
+                 "loss_memory_bytes(2048, 32768, 1024, float64)", rtol=0, atol=0.5,
+                 mistakes=[((3 * 1024 * 1024 + 2048) * 4, "that is 4 bytes per number, float32's size: take the size "
+                                                          "from dtype (torch.finfo gives its bits)")])
     expect_close(mod.loss_memory_bytes(2048, 32768, None, torch.bfloat16), 3 * 2048 * 32768 * 2,
                  "loss_memory_bytes(2048, 32768, None, bfloat16)", rtol=0, atol=0.5)
     expect_close(mod.loss_memory_bytes(10, 50, 1024, torch.float32), (3 * 10 * 50 + 10) * 4,

@@ -49,6 +49,8 @@ def show(value, limit: int = 8) -> str:
     if isinstance(value, (bool, np.bool_)):
         return repr(bool(value))
     if isinstance(value, (float, np.floating)):
+        if float(value).is_integer() and 1e6 <= abs(float(value)) < 1e16:  # a count of bytes: every digit shows
+            return str(int(value))
         text = f"{float(value) + 0.0:.6g}"  # + 0.0 shows -0.0 as 0
         return text if any(c in text for c in ".eni") else text + ".0"  # "1.0", so a full stop after it reads well
     if isinstance(value, (int, np.integer)):
@@ -71,6 +73,9 @@ def _as_array(got, call: str) -> np.ndarray:
 def expect_number(got, call: str) -> float:
     """``got`` must be one number (a float, a numpy scalar or a 0-d array)."""
     array = _as_array(got, call)
+    if array.shape != () and array.size == 1:
+        fail(f"{call} returned an array of shape {array.shape} holding one number, expected a plain number (shape ()): "
+             "a reduction with keepdims=True keeps its axis; drop keepdims there, or return float(...) of it")
     if array.shape != ():
         fail(
             f"{call} returned an array of shape {array.shape}, expected a single number: "

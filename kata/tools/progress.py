@@ -7,6 +7,7 @@ module, or a table of all of them, then the next unfinished task.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -115,7 +116,7 @@ def next_step(tests: list[dict], target: str = "exercises", detail_shown: bool =
     task = status.task
     where = f"{target}/{module.name}.py"
     line = _todo_line_number(module, target, task)
-    first, _, rest = task.text.partition(". ")
+    first, rest = _first_sentence(task.text)
     lines = [f"Next: task {task.id}, {task.function}() in {where}{line}",
              f"      {first.rstrip('.')}." + (f" (more in the TODO at{line})" if rest and line else
                                                    " (more in the TODO)" if rest else "")]
@@ -124,6 +125,12 @@ def next_step(tests: list[dict], target: str = "exercises", detail_shown: bool =
         lines.append(f"      now failing: {failing[0]}")
     lines.append(f"      Stuck? {hint_command(module.number)}")
     return lines
+
+
+def _first_sentence(text: str) -> tuple[str, str]:
+    """(the first sentence, the rest): a sentence ends at a full stop and a space, not at an ellipsis "..."."""
+    match = re.search(r"(?<!\.)\.\s", text)
+    return (text[:match.start()], text[match.end():]) if match else (text, "")
 
 
 def what_you_found(module: course.Module) -> list[str]:
