@@ -64,21 +64,22 @@ LABEL SMOOTHING
 One-hot targets ask for p_true = 1, which needs an infinite logit gap: the loss
 keeps pushing logits apart for ever. Label smoothing mixes the target with the
 uniform distribution over the C classes (torch's label_smoothing, and the
-original Inception-v3 recipe):
-    q = (1 - ε)·target + ε/C          (every row still sums to 1)
-For C = 3, ε = 0.1 the one-hot [1, 0, 0] becomes [0.9333, 0.0333, 0.0333].
+original Inception-v3 recipe): each row keeps 1 - ε of its mass, and ε is
+spread evenly over all C classes, the true one included, so every row still
+sums to 1. For C = 3, ε = 0.1 the one-hot [1, 0, 0] becomes [0.9333, 0.0333, 0.0333].
 A common variant gives the true class 1 - ε and spreads ε over the *other*
 C - 1 classes: ε/(C - 1) each, i.e. [0.9, 0.05, 0.05] here (a common textbook example).
 It is torch's rule with ε' = ε·C/(C - 1), so the same ε smooths more; the
-course (and torch) use ε/C. The smoothed loss is the cross-entropy with q as
-the truth, -Σ_k q_k log p_k. For logits [2, 1, 0.1], class 0, ε = 0.1: 0.513697
+course (and torch) use ε/C. The smoothed loss is module 1's cross-entropy with
+the smoothed targets q as the truth and p = softmax(logits) as the prediction.
+For logits [2, 1, 0.1], class 0, ε = 0.1: 0.513697
 nats (plain CE: 0.417030). Like torch, the logits may be (C,), (N, C) or
 (N, C, d1, ...) with the classes on dim 1 (an image's pixels, a sequence's
 positions), the class-index targets then being (), (N,) or (N, d1, ...).
 Cross-entropy is smallest when p = q, so the best gap between the true logit
-and each other logit becomes finite:
-    gap* = log( q_true / q_other ) = log( (1 - ε + ε/C) / (ε/C) )
-(3.332 for C = 3, ε = 0.1). Without smoothing (ε = 0) it is infinite.
+and each other logit becomes finite. What is it, in terms of ε and C? Work it
+out from p = q before you run the figure (3.332 for C = 3, ε = 0.1); without
+smoothing (ε = 0) it is infinite.
 
 WHAT YOU WRITE (numpy)
 --------------
@@ -100,8 +101,8 @@ THE FIGURES (make run-module-6; the tests compare them with plots_baseline/)
    e^s overflows float32 (inf for class 1, nan for class 0); the stable one
    goes on in a straight line.
 2. Label smoothing and the logit gap: left, the smoothed loss of logits
-   [g, 0, 0] (class 0) as the gap g grows, for a few ε: each curve has a
-   minimum at log((1 - ε + ε/C)/(ε/C)), except ε = 0, which only keeps falling.
+   [g, 0, 0] (class 0) as the gap g grows, for a few ε: each curve has its
+   minimum at the best gap you worked out, except ε = 0, which only keeps falling.
    Right, that best gap against ε for C = 3, 10 and 1000 classes.
 """
 
@@ -207,7 +208,7 @@ def bce_with_logits(z, y, pos_weight=None, weight=None, reduction="mean"):
 
 
 def smooth_labels(targets, n_classes, smoothing=0.1):
-    """Label-smoothed targets, torch's convention: (1 - ε)·target + ε/C.
+    """Label-smoothed targets, torch's convention (ε spread over all C classes).
 
     targets: integer class indices (any shape) or probability rows (..., C).
     Returns probability rows (..., C): for class 0 of 3 with ε = 0.1, [0.9333, 0.0333, 0.0333].

@@ -70,6 +70,8 @@ def smoothing_mistakes(true_loss, other_losses, eps, plain):
                                           "sum q_k·(−log p_k) over all classes"),
         (plain, "that is the plain cross-entropy: the smoothing was not applied"),
         (-(1 - eps + eps / c) * true_loss - eps / c * sum(other_losses), "a negative loss means the minus sign is missing"),
+        (((1 - eps + eps / c) * true_loss + eps / c * sum(other_losses)) / c,
+         f"you averaged over the {c} classes: the cross-entropy sums q_k·(−log p_k) over them"),
     ]
 
 
@@ -178,14 +180,14 @@ def test_the_naive_curve_breaks_where_float32_exp_overflows(mod):
     for target, exact in exact_losses_vs_scale(scales):
         naive, _ = mod.loss_vs_scale(target)
         naive = expect_shape(np.asarray(naive, dtype=float), scales.shape, f"the naive loss curve for class {target}")
+        ok = scales < 80  # right below the overflow first: a wrong curve is not blamed on the dtype or a shift
+        expect_close(naive[ok], exact[ok], f"the naive float32 loss of class {target} below s = 80", rtol=1e-4, atol=1e-4)
         broke = mod.first_failure(scales, naive)
         expect_true(math.isfinite(broke), f"the naive loss of class {target} never became inf / nan up to s = {scales[-1]:g}: "
                     "naive_log_softmax must compute in float32 (no astype) and must not subtract the max")
         expect_true(F32_EXP_LIMIT < broke <= F32_EXP_LIMIT + 0.25,
                     f"the naive loss of class {target} first fails at s = {broke}; it should fail just past "
                     f"ln(max float32) = {F32_EXP_LIMIT:.2f}, where e^s overflows")
-        ok = scales < 80
-        expect_close(naive[ok], exact[ok], f"the naive float32 loss of class {target} below s = 80", rtol=1e-4, atol=1e-4)
 
 
 # --- 6.2 logsumexp ----------------------------------------------------------------------
@@ -334,6 +336,12 @@ def test_logsumexp_refuses_bad_input(mod):
 # --- 6.3 stable_log_softmax --------------------------------------------------------------
 
 
+def exp_then_log(log_probs):
+    """log(exp(·)) in the dtype given: what a log of a softmax leaves of log-probabilities (underflow included)."""
+    with np.errstate(under="ignore", divide="ignore"):
+        return np.log(np.exp(log_probs))
+
+
 @pytest.mark.task("6.3")
 def test_stable_log_softmax_of_100_0_minus100_in_float32(mod):
     z = np.array([100.0, 0.0, -100.0], dtype=np.float32)
@@ -341,6 +349,9 @@ def test_stable_log_softmax_of_100_0_minus100_in_float32(mod):
         got = mod.stable_log_softmax(z)
     expect_close(got, [0.0, -100.0, -200.0], "stable_log_softmax(float32 [100, 0, -100])", atol=1e-5,
                  mistakes=[([np.nan, -np.inf, -np.inf], "that is the naive form log(e^z / Σ e^z): use z − logsumexp(z)"),
+                           (exp_then_log(np.array([0.0, -100.0, -200.0], dtype=np.float32)),
+                            "exp(-200) underflows to 0 in float32 and log 0 = -inf: a softmax "
+                                                    "was exponentiated and logged again; z − logsumexp(z) needs no exp"),
                            ([100.0, 0.0, -100.0], "your logsumexp returned 0 here: it subtracts the max but does not add it back"),
                            ([0.0, 100.0, 200.0], "log-probabilities are <= 0: that is logsumexp(z) − z, the wrong way round")])
     expect_true(getattr(got, "dtype", None) == np.float32,
@@ -444,7 +455,9 @@ ZERO_TIMES_INF = ("nan is 0 × inf: a softplus of ±1000 overflowed to inf, and 
 def test_bce_with_logits_of_one_example(mod):
     expect_close(mod.bce_with_logits(1.5, 1.0), SOFTPLUS[-1.5], "bce_with_logits(1.5, 1)",
                  mistakes=[(-SOFTPLUS[-1.5], "a negative loss means the minus sign is missing"),
-                           (SOFTPLUS[1.5], "that is the loss for label 0: for y = 1 the loss is −log σ(z) = softplus(−z)")])
+                           (SOFTPLUS[1.5], "that is the loss for label 0: for y = 1 the loss is −log σ(z) = softplus(−z) "
+                                           "(check the sign inside your stable softplus too)"),
+                           (SOFTPLUS[-1.5] / LN2, "that is in bits: the loss is in nats, natural logarithms")])
     expect_close(mod.bce_with_logits(-0.3, 0.0), SOFTPLUS[-0.3], "bce_with_logits(-0.3, 0)",
                  mistakes=[(SOFTPLUS[0.3], "that is the loss for label 1: for y = 0 the loss is −log(1 − σ(z)) = softplus(z)")])
 
@@ -613,7 +626,9 @@ def test_smooth_labels_follows_torch(mod):
                            ([1.0 + third, third, third], "the target is not scaled by (1 − ε): rows must sum to 1"),
                            ([1.0, 0.1, 0.1], "you added ε, not ε/C, to every class: rows must sum to 1"),
                            ([0.9, third, third], "the true class gets its share ε/C too: every class gets ε/C, "
-                                                 "so that the row sums to 1")])
+                                                 "so that the row sums to 1"),
+                           ([0.1 + 0.3, 0.3, 0.3], "ε and 1 − ε are swapped: the target keeps 1 − ε of its mass, and "
+                                                   "only ε is spread over the classes")])
     expect_close(mod.smooth_labels(2, 3, 0.0), [0.0, 0.0, 1.0], "smooth_labels(2, 3, smoothing=0)")
     expect_close(mod.smooth_labels(1, 4, 1.0), [0.25] * 4, "smooth_labels(1, 4, smoothing=1): all uniform")
 
@@ -681,7 +696,9 @@ def test_label_smoothed_cross_entropy_of_a_batch_equals_torch(mod):
     per_row = torch_ce(logits_, targets, 0.2, "none")
     got = mod.label_smoothed_cross_entropy(logits_, targets, 0.2, reduction="none")
     got = expect_shape(got, (5,), "label_smoothed_cross_entropy(5×4 logits, 5 targets, 0.2, reduction='none')",
-                       diagnoses={(): "reduction='none' returns one loss per row, not their mean"})
+                       diagnoses={(): "reduction='none' returns one loss per row, not their mean",
+                                  (4,): "one value per class came back: the sum over the classes runs along the last "
+                                        "axis, not axis 0 (the rows)"})
     expect_close(got, per_row, "label_smoothed_cross_entropy(5×4 logits, 5 targets, 0.2, reduction='none')", rtol=1e-9)
     expect_close(mod.label_smoothed_cross_entropy(logits_, targets, 0.2), per_row.mean(),
                  "label_smoothed_cross_entropy(5×4 logits, 5 targets, 0.2)", rtol=1e-9,
