@@ -15,7 +15,7 @@ prediction, so minimising the cross-entropy *is* minimising the KL divergence:
 as functions of q the two losses differ by a constant and have the same
 gradients.
 
-Both are dissimilarities. The seed notebook says cross-entropy "measures
+Both are dissimilarities. It is often said that cross-entropy "measures
 similarity" and KL "measures difference", but both grow as q moves away from
 p, and neither is symmetric; they differ only by H(p). The cross-entropy's
 floor is H(p), the surprise the truth carries by itself; the KL's floor is 0.
@@ -38,11 +38,11 @@ cross_entropy minus entropy": it would say 13.122363 where the honest answer is
 
 A COMMON MISTAKE: THE MISSING MINUS SIGN
 ---------------------------------------
-A widely shared notebook writes H(P, Q) = Σ P log Q. Without the minus sign
+A version often copied writes H(P, Q) = Σ P log Q. Without the minus sign
 every "cross-entropy" is negative (log Q <= 0): it gets -1.081978 for q1 below
 and -1.262864 for q2. Minimising that number would pick q2, the *worse*
 prediction (q2 is further from p: its KL is 0.233 against q1's 0.052). The
-notebook's KL = H(P) - H(P, Q) still comes out right only because its H(P) lost
+same version's KL = H(P) - H(P, Q) still comes out right only because its H(P) lost
 the same sign, and two sign errors cancel. The right signs are
 H(p, q) = -Σ p log q >= H(p) = -Σ p log p >= 0.
 
@@ -84,7 +84,7 @@ positives are confidently wrong. Full-batch gradient descent, lr = 0.1, 200
 epochs, each run driven by one of your logit gradients (the loop is given:
 train_from_saturation). BCE passes 90% training accuracy at epoch 24 and has
 0.965 after 50 epochs; MSE is still at 0.5 after 100 epochs (every point on
-the class-0 side) and reaches 0.935 only at epoch 200.
+the class-0 side) and first reaches 0.935 at epoch 198.
 
 LIKELIHOOD: FITTING A DISTRIBUTION TO COUNTS
 --------------------------------------------
@@ -248,12 +248,14 @@ def divergences_torch(p, q):
     #   (torch.special has a function for -x log x). The KL must come from
     #   torch.nn.functional.kl_div: read its documentation first, for which
     #   argument is a log and which the truth, and for what its default
-    #   reduction divides by. Zeros: where p = 0 < q a term adds 0; where
-    #   q = 0 < p the cross-entropy and the KL are +inf, as in 2.1.
+    #   reduction divides by. Zeros, as in 2.1: where p = 0 a term adds 0 (q = 0
+    #   included: a class the truth never gives is not there); where q = 0 < p
+    #   the cross-entropy and the KL are +inf.
     # BEGIN SOLUTION
-    ce = -(p * torch.log(q)).sum()
+    log_q = torch.where(p > 0, torch.log(q), 0.0)  # where p = 0 the log is never weighed: 0·log 0 would be NaN
+    ce = -(p * log_q).sum()
     h = torch.special.entr(p).sum()
-    kl = F.kl_div(torch.log(q), p, reduction="sum")
+    kl = F.kl_div(log_q, p, reduction="sum")
     return ce.item(), h.item(), kl.item()
     # END SOLUTION
 

@@ -77,6 +77,7 @@ def kl_mistakes(kl, swapped, n_classes=3):
         (swapped, SWAPPED),
         (-kl, UPSIDE_DOWN),
         (kl / n_classes, "you took the mean over the classes; KL sums p·log(p/q) over them"),
+        (kl / LN2, "that is in bits: the KL is in nats here, natural logarithms"),
     ]
 
 
@@ -182,6 +183,10 @@ def test_figure_kl_curve_is_cross_entropy_minus_entropy(mod):
 # --- 2.2 mse ----------------------------------------------------------------------------
 
 
+SIGMOID_WHY = ("use the given sigmoid, which never overflows, and simplify the chain rule on paper before coding it: "
+               "at large |z| σ(z) rounds to 0 or 1, so dividing by σ or by 1 − σ makes 0/0")
+
+
 def mse_mistakes(expected, n_classes=3):
     expected = np.asarray(expected, dtype=float)
     return [
@@ -189,13 +194,17 @@ def mse_mistakes(expected, n_classes=3):
         (np.sqrt(expected), "that is the root of the MSE (RMSE): do not take the square root"),
         (expected * n_classes / (n_classes - 1), f"you divided by C - 1 = {n_classes - 1}; the mean divides by "
                                                  f"C = {n_classes}, the number of classes"),
+        (expected / 2, "that is half the MSE: the ½ that some texts put in front of a squared loss is not part of "
+                       "this mean"),
     ]
 
 
 @pytest.mark.task("2.2")
 def test_mse_of_the_table(mod):
     for q, expected, name in ((Q1, MSE_Q1, "[.1, .4, .5]"), (Q2, MSE_Q2, "[.1, .1, .8]")):
-        expect_close(mod.mse(P, q), expected, f"mse([.2, .3, .5], {name})", mistakes=mse_mistakes(expected))
+        mae = float(np.mean(np.abs(np.asarray(P) - np.asarray(q))))
+        expect_close(mod.mse(P, q), expected, f"mse([.2, .3, .5], {name})", mistakes=mse_mistakes(expected) + [
+            (mae, "that is the mean ABSOLUTE difference: the MSE squares each difference")])
 
 
 @pytest.mark.task("2.2")
@@ -262,7 +271,7 @@ def test_decomposition_of_the_table(mod):
     for q, ce, kl_value, name in ((Q1, CE_Q1, KL_Q1, "q1"), (Q2, CE_Q2, KL_Q2, "q2")):
         got_ce, got_h, got_kl = decompose(mod, P, q, f"p, {name}")
         expect_close(got_ce, ce, f"decomposition(p, {name})[0], the cross-entropy H(p, {name})",
-                     mistakes=[(-ce, "that is the notebook's Σ p log q, the minus sign is missing: H(p, q) = -Σ p log q"),
+                     mistakes=[(-ce, "that is Σ p log q, the often-copied version without its minus sign: H(p, q) = -Σ p log q"),
                                (H_P, "that is H(p): the tuple's order is (cross-entropy, entropy, KL)"),
                                (kl_value, "that is the KL: the tuple's order is (cross-entropy, entropy, KL)")])
         expect_close(got_h, H_P, f"decomposition(p, {name})[1], the entropy H(p)",
@@ -315,9 +324,9 @@ def test_the_same_numbers_in_torch(mod):
     for q, ce, kl_value, kl_swapped, name in ((Q1, CE_Q1, KL_Q1, KL_Q1_P, "q1"), (Q2, CE_Q2, KL_Q2, KL_Q2_P, "q2")):
         got_ce, got_h, got_kl = divergences(mod, P, q, f"p, {name}")
         expect_close(got_ce, ce, f"divergences_torch(p, {name})[0], H(p, {name})",
-                     mistakes=[(-ce, "that is the seed notebook's torch.sum(p * torch.log(q)): the minus sign is missing")])
+                     mistakes=[(-ce, "that is torch.sum(p * torch.log(q)) without its minus sign")])
         expect_close(got_h, H_P, f"divergences_torch(p, {name})[1], H(p)",
-                     mistakes=[(-H_P, "that is the notebook's torch.sum(p * torch.log(p)): entr(x) = -x log x has the "
+                     mistakes=[(-H_P, "that is torch.sum(p * torch.log(p)) without its minus sign: entr(x) = -x log x has the "
                                       "minus sign built in, torch.log does not")])
         no_log = sum(pi * math.log(pi) - pi * qi for pi, qi in zip(P, q))
         expect_close(got_kl, kl_value, f"divergences_torch(p, {name})[2], KL(p || {name})",
@@ -346,6 +355,12 @@ def test_torch_with_zeros(mod):
     expect_close(got_h, LN2, "divergences_torch([.5, .5], [1, 0])[1], H(p)")
     expect_close(got_kl, np.inf, "divergences_torch([.5, .5], [1, 0])[2], KL(p || q) with q = 0 < p",
                  mistakes=[(CLIPPED_KL, clamped)])
+    got_ce, got_h, got_kl = divergences(mod, [0.5, 0.5, 0.0], [0.5, 0.5, 0.0], "[.5, .5, 0], [.5, .5, 0]")
+    absent = ("NaN where p = q = 0: p·log q there is 0·(-inf), and F.kl_div makes the same NaN. A class with p = 0 "
+              "adds nothing (as in 2.1): keep its log q out of both sums")
+    expect_close(got_ce, LN2, "divergences_torch([.5, .5, 0], [.5, .5, 0])[0], H(p, q)", mistakes=[(np.nan, absent)])
+    expect_close(got_kl, 0.0, "divergences_torch([.5, .5, 0], [.5, .5, 0])[2], KL(p || p)", atol=1e-12,
+                 mistakes=[(np.nan, absent)])
 
 
 @pytest.mark.task("2.4")
@@ -386,7 +401,7 @@ def test_bce_gradient_is_elementwise(mod):
 @given(z=LOGIT, y=st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0, 1)))
 def test_bce_gradient_reaches_the_extremes(mod, z, y):
     got = float(without_warnings(f"bce_logit_gradient({z!r}, {y!r})", mod.bce_logit_gradient, z, y,
-                                 why="use the given sigmoid, which never overflows"))
+                                 why=SIGMOID_WHY))
     expect_close(got, oracle_sigmoid(z) - y, f"bce_logit_gradient(z={z!r}, y={y!r})", rtol=1e-9, atol=1e-12)
 
 
@@ -429,7 +444,7 @@ def test_ce_pulls_harder_than_mse_when_confidently_wrong(mod):
 @given(z=LOGIT, y=st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0, 1)))
 def test_mse_gradient_reaches_the_extremes_and_is_at_most_half_the_bce_gradient(mod, z, y):
     squared = float(without_warnings(f"mse_logit_gradient({z!r}, {y!r})", mod.mse_logit_gradient, z, y,
-                                     why="use the given sigmoid, which never overflows"))
+                                     why=SIGMOID_WHY))
     s = oracle_sigmoid(z)
     expect_close(squared, 2 * (s - y) * s * (1 - s), f"mse_logit_gradient(z={z!r}, y={y!r})", rtol=1e-9, atol=1e-15)
     expect_true(abs(squared) <= abs(s - y) / 2 + 1e-15,

@@ -38,8 +38,8 @@ def show(value, limit: int = 8) -> str:
             inside = ", ".join(show(v) for v in list(value)[:limit])
             return f"({inside})" if isinstance(value, tuple) else f"[{inside}]"
         if array.dtype.kind in "fciub" and array.ndim > 0:
-            if array.size <= limit:
-                return np.array2string(array, precision=6, separator=", ", suppress_small=False)
+            if array.size <= limit:  # every value, without numpy's column padding: [0.999955, 0.5, -0.880797]
+                return _nested(array)
             first = ", ".join(show(v) for v in array.ravel()[:4])
             return f"[{first}, …] (shape {array.shape})"
         if array.dtype.kind in "fciub":
@@ -57,6 +57,12 @@ def show(value, limit: int = 8) -> str:
         return str(int(value))
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "…"
+
+
+def _nested(array: np.ndarray) -> str:
+    if array.ndim == 0:
+        return show(array.item())
+    return "[" + ", ".join(_nested(part) for part in array) + "]"
 
 
 def _as_array(got, call: str) -> np.ndarray:

@@ -9,8 +9,10 @@ here: this is where the learner sees their own work run as a whole.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from kata import TODO, course
+from kata.tools import progress
 
 
 def run(module: course.Module, target: str) -> int:
@@ -34,8 +36,12 @@ def run(module: course.Module, target: str) -> int:
                 print(f"saved {path.relative_to(course.ROOT)}")
     except TODO as error:
         task = course.task(error.task)
-        words = f": {task.text.split('. ')[0].rstrip('.')}." if task else "."
-        print(f"not done: TODO {error.task} in {error.function}() ({target}/{module.name}.py line {error.lineno})"
+        words = f": {progress.first_sentence(task.text)[0].rstrip('.')}." if task else "."
+        try:  # the file that raised it: an earlier module's task, perhaps, not this one
+            where = Path(error.filename).resolve().relative_to(course.ROOT)
+        except (ValueError, OSError):
+            where = Path(target) / f"{module.name}.py"
+        print(f"not done: TODO {error.task} in {error.function}() ({where} line {error.lineno})"
               f"{words} Stuck? {course.hint_command(error.module_number)}")
         return 1
     return 0

@@ -116,7 +116,7 @@ def next_step(tests: list[dict], target: str = "exercises", detail_shown: bool =
     task = status.task
     where = f"{target}/{module.name}.py"
     line = _todo_line_number(module, target, task)
-    first, rest = _first_sentence(task.text)
+    first, rest = first_sentence(task.text)
     lines = [f"Next: task {task.id}, {task.function}() in {where}{line}",
              f"      {first.rstrip('.')}." + (f" (more in the TODO at{line})" if rest and line else
                                                    " (more in the TODO)" if rest else "")]
@@ -127,7 +127,7 @@ def next_step(tests: list[dict], target: str = "exercises", detail_shown: bool =
     return lines
 
 
-def _first_sentence(text: str) -> tuple[str, str]:
+def first_sentence(text: str) -> tuple[str, str]:
     """(the first sentence, the rest): a sentence ends at a full stop and a space, not at an ellipsis "..."."""
     match = re.search(r"(?<!\.)\.\s", text)
     return (text[:match.start()], text[match.end():]) if match else (text, "")

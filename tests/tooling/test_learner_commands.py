@@ -259,3 +259,10 @@ def test_no_command_but_reset_and_baselines_writes_into_exercises_or_baselines(c
         make(course_copy, *command, env=env, timeout=300)
         after = {name: folder_hash(course_copy.root / name) for name in before}
         assert after == before, f"make {' '.join(command)} changed {[n for n in before if after[n] != before[n]]}"
+
+
+def test_run_names_the_file_of_an_earlier_modules_todo(course_copy):
+    course_copy.solve_with(2, course_copy.reference_source(2))  # module 2 done, module 1 untouched
+    out = make(course_copy, "run-module-2").stdout
+    assert "not done: TODO 1." in out and "exercises/module01_cross_entropy.py line" in out, out
+    assert "module02_divergences.py line" not in out, out
