@@ -516,6 +516,8 @@ def test_bce_wins_the_race(mod, oracle_race):
     expect_close(first, [24, 189], "the first epoch at 90% training accuracy, [BCE, MSE] (the lesson's numbers)")
     expect_close(race["MSE on sigmoid"]["accuracy"][[100, 200]], [0.5, 0.935],
                  "MSE's training accuracy after 100 and 200 epochs (the lesson's numbers)")
+    expect_close(int(np.argmax(race["MSE on sigmoid"]["accuracy"] >= 0.935)), 198,
+                 "the first epoch at which MSE reaches 0.935 (the lesson's number)")
     expect_true(bce > squared + 0.4, f"after 50 epochs BCE's accuracy is {bce:.3f} and MSE's {squared:.3f}: from a "
                 "saturated start BCE should be far ahead")
     own = [race["BCE"]["BCE"][50] / race["BCE"]["BCE"][0],
