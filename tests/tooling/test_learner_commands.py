@@ -212,7 +212,7 @@ def test_compare_shows_outputs_and_figures_with_an_offline_report(course_copy):
     result = make(course_copy, "compare-module-1")
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"^1\.1\s+surprisal\s+match", result.stdout, re.M), result.stdout
-    assert re.search(r"^1\.3\s+cross_entropy\s+differ\s+\[1\., 0\.\], \[0\.9, 0\.1\] -> -0\.105361 \| 0\.105361",
+    assert re.search(r"^1\.3\s+cross_entropy\s+differ\s+\[1\.0, 0\.0\], \[0\.9, 0\.1\] -> -0\.105361 \| 0\.105361",
                      result.stdout, re.M), result.stdout
     assert "a negative cross-entropy means the minus sign is missing" in result.stdout  # the verdict explains itself
     assert "figure test_figure_binary_cross_entropy: diff" in result.stdout
