@@ -164,12 +164,12 @@ def gradients(mod, X, y, w, b, call):
     got = mod.logistic_gradients(X, y, w, b)
     if not isinstance(got, tuple) or len(got) != 2:
         fail(f"{call} returned {type(got).__name__}, expected a tuple (grad_w, grad_b)")
-    expect_float64(got[0], f"{call}[0] (grad_w)")
-    grad_w = expect_shape(got[0], (len(w),), f"{call}[0] (grad_w)",
+    expect_float64(got[0], f"grad_w, the first value of {call},")
+    grad_w = expect_shape(got[0], (len(w),), f"grad_w, the first value of {call},",
                           diagnoses={(len(X),): "that has one entry per sample: ∂L/∂w has one entry per weight, "
                                                 "a sum (mean) over the samples",
                                      (): "grad_w needs one entry per weight, shape (D,)"})
-    grad_b = expect_number(got[1], f"{call}[1] (grad_b)")
+    grad_b = expect_number(got[1], f"grad_b, the second value of {call},")
     return np.append(grad_w, grad_b)
 
 
@@ -187,9 +187,15 @@ def train(mod, *args, call="train_logistic_regression(X, y)", **kwargs):
     return w, b, np.asarray(losses, dtype=float), snapshots
 
 
-NAIVE = ("the value may come out right (1 / (1 + inf) = 0), but exp overflowed on the way: 1 / (1 + exp(-z)) "
-         "computes exp(1000) = inf at z = -1000, and np.where(c, a, b) computes both a and b everywhere, so a "
-         "masked-out branch still runs. Only ever exponentiate a number <= 0, such as -|z|")
+NAIVE = ("the value may come out right (1 / (1 + inf) = 0), but exp overflowed on the way: an exp of a large "
+         "positive number is inf, 1 / (1 + exp(-z)) at z = -1000 and exp(z) / (1 + exp(z)) at z = 1000 alike, and "
+         "np.where(c, a, b) computes both a and b everywhere, so a masked-out branch still runs. Only ever "
+         "exponentiate a number <= 0, such as -|z|")
+DIVIDED_BY_ZERO = ("a division by 0 happened on the way: an exp of a very negative number underflows to 0, so "
+                   "1 / exp(...) is a division by 0 (np.where computes the masked-out branch too). Only ever divide "
+                   "by something that cannot be 0, such as 1 + exp(-|z|)")
+MADE_NAN = ("a NaN was made on the way (inf / inf, or 0 / 0), even if the answer was then masked out by np.where, "
+            "which computes both branches. Only ever exponentiate a number <= 0, such as -|z|")
 
 
 def no_warnings(call, function, *args):
@@ -200,7 +206,8 @@ def no_warnings(call, function, *args):
             return function(*args)
         except RuntimeWarning as warning:
             problem = str(warning)
-    fail(f"{call} made numpy warn '{problem}': {NAIVE}")
+    why = DIVIDED_BY_ZERO if "divide by zero" in problem else MADE_NAN if "invalid value" in problem else NAIVE
+    fail(f"{call} made numpy warn '{problem}': {why}")
 
 
 # --- 4.1 sigmoid ----------------------------------------------------------------
@@ -260,6 +267,9 @@ def test_predict_proba_returns_probabilities(mod):
                        diagnoses={(3, 1): "return one probability per row, shape (N,): X @ w with w of shape (D,)"})
     expect_close(got, P_SMALL, call,
                  mistakes=[(LOGITS_SMALL, "those are the logits z = X @ w + b: predict_proba must return sigmoid(z), probabilities"),
+                           (expit(np.asarray(X_SMALL) @ np.asarray(W_SMALL)) + B_SMALL,
+                            "the bias was added after the sigmoid (a probability above 1 came back): it belongs in the "
+                            "logit w · x + b"),
                            ([0.182426, 0.268941, 0.5], "the bias is missing: the logit is w · x + b"),
                            (expit(np.array([-1.75, -1.25, -0.25])), "the bias is subtracted: the logit is w · x + b"),
                            ([1 - p for p in P_SMALL], "that is P(class 0) = 1 - sigmoid(z): return P(class 1) = sigmoid(z)")])
@@ -308,8 +318,10 @@ def bce_mistakes(expected, no_negative_term, n):
 
 @pytest.mark.task("4.3")
 def test_bce_by_hand(mod):
+    swapped = float(np.mean([-(y * math.log(1 - q) + (1 - y) * math.log(q)) for y, q in zip(Y_BCE, P_BCE)]))
     expect_close(mod.binary_cross_entropy(Y_BCE, P_BCE), BCE, "binary_cross_entropy([1, 0, 1, 0], [.9, .2, .6, .3])",
-                 mistakes=bce_mistakes(BCE, BCE_NO_NEGATIVE_TERM, 4))
+                 mistakes=bce_mistakes(BCE, BCE_NO_NEGATIVE_TERM, 4) + [
+                     (swapped, "the two terms are swapped: a label y = 1 is scored by log p, a label 0 by log(1 - p)")])
 
 
 @pytest.mark.task("4.3")
@@ -405,7 +417,11 @@ def gradient_mistakes(X, y, w, b, expected):
             (np.append(expected[:-1], 0.0), "grad_b is 0 but the loss does depend on b: ∂L/∂b is the mean over the "
                                             "samples of each one's ∂L_i/∂z_i (∂z_i/∂b = 1)"),
             (np.append(X.T @ (z - y) / len(y), np.mean(z - y)),
-             "that uses the logits z - y as the error: p must be a probability, predict_proba returns sigmoid(X @ w + b)")]
+             "that uses the logits z - y as the error: p must be a probability, predict_proba returns sigmoid(X @ w + b)"),
+            (np.append(X.T @ ((expit(z) - y) * expit(z) * (1 - expit(z))) / n,
+                       np.mean((expit(z) - y) * expit(z) * (1 - expit(z)))),
+             "an extra factor σ(z)(1 − σ(z)) is in it (the MSE's chain rule): for the BCE the derivative of the log "
+             "cancels σ'(z), so ∂L_i/∂z_i has no such factor")]
 
 
 @pytest.mark.task("4.4")
@@ -641,6 +657,10 @@ def test_accuracy_is_a_fraction(mod):
                  mistakes=[(2.0, "that is the count of correct predictions: divide by the number of samples"),
                            (50.0, "that is a percentage: return the fraction, 0.5"),
                            (0.0, "compare the predicted class (p >= 0.5), not the probability, with the label")])
+    call = "accuracy([1, 0, 1, 1], [.9, .2, .4, .7])"
+    expect_close(mod.accuracy([1, 0, 1, 1], [0.9, 0.2, 0.4, 0.7]), 0.75, call,
+                 mistakes=[(0.25, "that is the error rate, the fraction WRONG: accuracy is the fraction right"),
+                           (3.0, "that is the count of correct predictions: divide by the number of samples")])
 
 
 @pytest.mark.task("4.6")

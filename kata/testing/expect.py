@@ -151,16 +151,17 @@ def _scale(value) -> float:
 
 
 def is_near(got, expected, relative: float = 1e-4) -> bool:
-    """``got`` is within ``relative`` of the scale of ``expected`` (its largest magnitude), everywhere.
+    """Every element of ``got`` is within ``relative`` of its own expected value.
 
-    The scale is the expected value's own: a factor 2 on a value near 1e-6 is
-    not near, and nothing is near an expected exact 0.
+    Each element's scale is its own: a factor 2 on a value near 1e-6 is not
+    near, 1e-13 where 1e-300 is expected (a clipped logit, say) is not near
+    although the array also holds a 1, and nothing is near an expected exact 0.
     """
     got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     if got.shape != expected.shape or not np.isfinite(expected).all() or not np.isfinite(got).all():
         return False
-    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-    return scale > 0 and _distance(got, expected) <= relative * scale
+    gap = np.abs(got - expected)
+    return bool(gap.size) and bool(np.all((gap == 0) | (gap <= relative * np.abs(expected))))
 
 
 def _distance(a, b) -> float:
