@@ -61,8 +61,8 @@ seed, another number), so it comes with a standard error: the standard
 deviation of the estimate itself. Work out how it depends on n: the terms are
 independent, and the variance of a sum of independent terms is the sum of
 their variances. The spread of one term is unknown, but the sample standard
-deviation of the n terms estimates it. The consequence is worth remembering:
-four times the samples for half the error bar, a hundred times for one more
+deviation of the n terms estimates it. Once you have it, say how many times
+the samples it takes to halve the error bar, and how many to buy one more
 correct digit. (Draw from q instead of p and you estimate h(q), not H(p, q):
 the samples must come from the truth.)
 
@@ -104,16 +104,15 @@ One fixed σ claims every prediction is equally uncertain. When the noise grows
 with x, a model can predict a mean μ(x) *and* a variance σ²(x), and train on the
 Gaussian NLL itself: where the data are noisy it learns a large σ² (errors there
 cost little), where they are tight a small one. PyTorch's nn.GaussianNLLLoss
-computes it, with conventions to mind:
-
-    nn.GaussianNLLLoss(full=False, eps=1e-6, reduction="mean"), called as loss(input, target, var)
-
-- input is the predicted mean, target the observed y, and var the VARIANCE σ²,
-  not σ (pass σ and every term is wrong) and not log σ²;
+computes it, with conventions to mind (its documentation has them all):
+- an instance is called as loss(input, target, var): input is the predicted
+  mean, target the observed y, and var the variance σ² itself;
 - full=False, the default, drops the constant ½ log(2π) of every term; with
   full=True the value is the true NLL in nats;
-- var is clamped from below at eps before the log and the division, for stability;
+- var is clamped from below at eps (default 1e-6) before the log and the
+  division, for stability;
 - reduction="mean" averages over the samples.
+The model of task 10.9 predicts log σ², not σ²: what must go in as var?
 The given model MeanAndLogVariance (kata/given/module10.py) predicts log σ²,
 so that σ² = exp(log σ²) is positive whatever its weights.
 
@@ -146,7 +145,7 @@ THE FIGURES (make run-module-10; the tests compare them with plots_baseline/)
    and 100,000) and Uniform(0, ½) samples (n = 100,000), with each h (1.419 and
    −0.693, negative). Two errors pull in opposite directions. Wide bins blur the
    density, and every curve starts above its h; at Δ = 2 and 1 a single bin holds
-   every Uniform sample, so H(P) = 0 and the value is log Δ alone (+0.693, then 0).
+   every Uniform sample, so H(P) = 0 and the value is the correction term alone.
    Bins too many for the samples leave each one a handful of them or none, H(P)
    comes out low, and every curve ends below its h. The large samples have a
    stretch in between where both errors are small: N(0, 1) with n = 100,000 stays

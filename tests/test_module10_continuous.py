@@ -98,6 +98,8 @@ def log_pdf_mistakes(x, mu, sigma):
                                                           "whose log is log σ + ½ log 2π"),
         (-0.5 * z2 - torch.log(sigma), "the constant −½ log(2π) is missing: the density's normaliser is √(2πσ²)"),
         (-0.5 * z2 - HALF_LOG_2PI, "the −log σ from the normaliser √(2πσ²) is missing"),
+        (-(x - mu) ** 2 / (2 * sigma) - 0.5 * torch.log(2 * math.pi * sigma),
+         "that is σ used as the variance everywhere: sigma is the standard deviation, and N(μ, σ²) has variance σ²"),
     ]
 
 
@@ -246,6 +248,10 @@ def ce_mistakes(mu_p, sigma_p, mu_q, sigma_q):
         (HALF_LOG_2PI + torch.log(sigma_p) + (sigma_p**2 + shift2) / (2 * sigma_q**2),
          "the normaliser is q's: −log q(x) contains log σ_q, not log σ_p"),
         (oracle_kl(mu_p, sigma_p, mu_q, sigma_q), "that is KL(p ‖ q): the cross-entropy is h(p) + KL(p ‖ q)"),
+        (HALF_LOG_2PI + torch.log(sigma_q) + (sigma_p**2 + shift2) / sigma_q**2,
+         "the 2 of 2σ_q² is missing: −log q(x) has (x − μ_q)²/(2σ_q²)"),
+        (HALF_LOG_2PI + torch.log(sigma_q) + shift2 / (2 * sigma_q**2),
+         "the σ_p² term is missing: E_p[(X − μ_q)²] = σ_p² + (μ_p − μ_q)², the spread of p counts too"),
     ]
 
 
@@ -678,6 +684,8 @@ def nll_mistakes(mse, sigma):
         (mse / (2 * sigma**2) + torch.log(2 * math.pi * sigma**2), "the ½ in front of log(2πσ²) is missing"),
         (mse / (2 * sigma**2) + HALF_LOG_2PI, "the constant is ½ log(2πσ²): log σ is missing from it"),
         (mse / 2 + 0.5 * torch.log(2 * math.pi * sigma**2), "the MSE must be divided by 2σ², not 2"),
+        (mse / (2 * sigma**2) + torch.log(sigma), "the constant ½ log(2π) is missing: the NLL is the whole "
+                                                   "−log of the density, normaliser included"),
     ]
 
 

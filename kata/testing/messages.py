@@ -212,6 +212,9 @@ def describe(excinfo, item=None, task_under_test: str | None = None) -> tuple[st
     if isinstance(error, MemoryError) or "DefaultCPUAllocator: can't allocate memory" in text:
         return "error", (f"the code asked for more memory than the tests allow{location}: is an array (a histogram, "
                          "a table, a grid) far bigger than the inputs need?")
+    if "only one element tensors can be converted to Python scalars" in text:
+        return "error", (f"{excinfo.typename}: {first_line(text)}{location}: a function for one number (math.log, "
+                         "math.exp, float()) was given a tensor of many; use torch's own (torch.log, torch.exp)")
     if excinfo.typename == "ValueError" and "could not be broadcast together" in text:
         return "error", (f"ValueError: {first_line(text)}{location}: two arrays do not line up; a sum or a max "
                          "taken without keepdims=True loses its axis, so the result no longer lines up with the input")

@@ -9,6 +9,7 @@ here: this is where the learner sees their own work run as a whole.
 from __future__ import annotations
 
 import importlib
+import warnings
 from pathlib import Path
 
 from kata import TODO, course
@@ -16,6 +17,8 @@ from kata.tools import progress
 
 
 def run(module: course.Module, target: str) -> int:
+    # float(loss) is a correct way to record a loss; torch's warning about it is noise here (pyproject does the same)
+    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar")
     try:
         lesson = importlib.import_module(f"{target}.{module.name}")
     except SyntaxError as error:
