@@ -219,7 +219,7 @@ def expect_close(
             why = "an infinity usually means log 0 or an overflowing exp"
         elif (np.isinf(value_array) & np.isinf(wanted) & (np.sign(value_array) != np.sign(wanted))).any():
             why = "an infinity came back with the wrong sign: look for a sign that is flipped"
-    got_text, expected_text = show(value), show(expected)
+    got_text, expected_text = show(got if _holds_integers(got) else value), show(expected)
     if got_text == expected_text:  # different numbers that print alike: show enough digits to tell them apart
         got_text, expected_text = (np.array2string(np.asarray(v, dtype=float), precision=12, threshold=8, separator=", ")
                                    if np.ndim(v) else f"{float(v):.12g}" for v in (value, expected))
@@ -231,6 +231,20 @@ def expect_close(
         message += f" (first difference at index {where[0]}: {first_got} instead of {first_wanted})"
     fail(message + (f": {why}" if why else "."))
     return value
+
+
+def _holds_integers(value) -> bool:
+    """An int, or an integer array or tensor: shown as integers (a count, indices), not as 12810.0."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, np.integer)):
+        return True
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        return False
+    if hasattr(value, "is_floating_point"):  # a torch tensor
+        return not value.is_floating_point() and not value.is_complex() and str(dtype) != "torch.bool"
+    return np.dtype(dtype).kind in "iu"
 
 
 def _first_difference(got, expected, rtol, atol):
