@@ -67,10 +67,7 @@ class Isolation:
         swapped: list[tuple[dict, str, object, bool]] = []  # (namespace, name, old value, existed)
         if self.enabled:
             self._import_what_learners_import()
-            for name, module in list(sys.modules.items()):
-                package, _, module_name = name.partition(".")
-                if package != self.learner or module_name not in self.module_names or module is None:
-                    continue
+            for module_name, module in self._learner_modules():
                 namespace = module.__dict__
                 for key, value in list(namespace.items()):
                     found = self.learner_function(value)
@@ -86,12 +83,16 @@ class Isolation:
         self._stack.append((swapped, cache.STATE.live))
         cache.STATE.live = live
 
-    def _import_what_learners_import(self) -> None:
-        """A course module a learner's file imports only inside a function is imported now, so it is stood in too."""
+    def _learner_modules(self):
+        """(module name, module) for each of the learner's course modules imported so far."""
         for name, module in list(sys.modules.items()):
             package, _, module_name = name.partition(".")
-            if package != self.learner or module_name not in self.module_names or module is None:
-                continue
+            if package == self.learner and module_name in self.module_names and module is not None:
+                yield module_name, module
+
+    def _import_what_learners_import(self) -> None:
+        """A course module a learner's file imports only inside a function is imported now, so it is stood in too."""
+        for _, module in self._learner_modules():
             for wanted in self._course_imports(getattr(module, "__file__", None)):
                 full = f"{self.learner}.{wanted}"
                 if full not in sys.modules and full not in self._unimportable:
